@@ -1,0 +1,39 @@
+"""Classify MNIST-style 28x28 digits with the shipped (or any) checkpoint."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.checkpoint import DEFAULT_MODEL_PATH, load_checkpoint
+
+
+class Classifier:
+    """Loads a checkpoint once; `probabilities()` returns calibrated class probabilities.
+
+    Input: uint8 arrays of shape (N, 28, 28), white ink on black, as MNIST.
+    `threads` sets torch's intra-op threads; 1 suits serving one photo at a time.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_MODEL_PATH, threads: int | None = 1) -> None:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.path = Path(path)
+        self.model, checkpoint = load_checkpoint(self.path)
+        self.temperature = float(checkpoint["temperature"])
+        self.mean = float(checkpoint["mean"])
+        self.std = float(checkpoint["std"])
+        self.metadata: dict = checkpoint.get("metadata", {})
+
+    def probabilities(self, digits: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) uint8 -> (N, 10) float probabilities that sum to 1."""
+        digits = np.asarray(digits)
+        if digits.ndim != 3 or digits.shape[1:] != (28, 28):
+            raise ValueError(f"expected digits of shape (N, 28, 28), got {digits.shape}")
+        if len(digits) == 0:
+            return np.zeros((0, 10), dtype=np.float32)
+        x = torch.from_numpy(np.ascontiguousarray(digits, dtype=np.uint8)).float().div_(255)
+        x = x.sub_(self.mean).div_(self.std).unsqueeze(1)
+        with torch.inference_mode():
+            logits = self.model(x)
+            return (logits / self.temperature).softmax(dim=1).numpy()

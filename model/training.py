@@ -1,0 +1,187 @@
+"""Training loop: train on MNIST minus validation, select by validation, calibrate, report on test."""
+
+import copy
+import datetime
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from model.augment import AugmentConfig, augment
+from model.checkpoint import save_checkpoint
+from model.data import Split, load_test, load_train_validation
+from model.metrics import expected_calibration_error, fit_temperature, summarise
+from model.network import MNIST_MEAN, MNIST_STD, DigitNet, count_parameters
+from model.report import write_report
+
+STATE_FILE = "training_state.pt"  # for --resume; not shipped
+CHECKPOINT_FILE = "model.pt"
+
+
+@dataclass
+class TrainConfig:
+    out: Path
+    epochs: int = 16
+    batch_size: int = 128
+    lr: float = 4e-3
+    weight_decay: float = 1e-4
+    seed: int = 1
+    data_dir: str | None = None
+    limit: int | None = None
+    threads: int | None = None
+    resume: bool = False
+    augment: str = "affine,elastic,thickness"
+    history: list = field(default_factory=list)
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float, normalised as the classifier does."""
+    return ((images.float() / 255 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
+
+
+def predict_logits(model: DigitNet, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    model.eval()
+    with torch.no_grad():  # not inference_mode: the logits feed the temperature fit's autograd
+        return torch.cat([model(normalise(images[i : i + batch_size])) for i in range(0, len(images), batch_size)])
+
+
+def train_one_epoch(
+    model: DigitNet,
+    data: Split,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    augmentation: AugmentConfig,
+    batch_size: int,
+    generator: torch.Generator,
+    description: str,
+) -> float:
+    """One pass over `data`; returns images per second."""
+    model.train()
+    order = torch.randperm(len(data.labels), generator=generator)
+    steps = len(order) // batch_size  # drop the ragged last batch: BatchNorm dislikes tiny ones
+    seen, correct, loss_sum = 0, 0, 0.0
+    started = time.perf_counter()
+    progress = tqdm(range(steps), desc=description, leave=False, mininterval=2)
+    for step in progress:
+        index = order[step * batch_size : (step + 1) * batch_size]
+        images = augment(data.images[index].float().div(255).unsqueeze(1), augmentation, generator)
+        labels = data.labels[index]
+        logits = model((images - MNIST_MEAN) / MNIST_STD)
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        seen += len(labels)
+        correct += int((logits.argmax(1) == labels).sum())
+        loss_sum += loss.item() * len(labels)
+        rate = seen / (time.perf_counter() - started)
+        progress.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}", img_s=f"{rate:.0f}")
+    return seen / (time.perf_counter() - started)
+
+
+def train(config: TrainConfig) -> dict:
+    """Run the whole training and write checkpoint, metrics.json and plots into config.out."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    augmentation = AugmentConfig.from_names(config.augment)
+    train_data, validation = load_train_validation(config.data_dir, config.limit)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    model = DigitNet()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = len(train_data.labels) // config.batch_size
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.2
+    )
+    start_epoch, best, history, train_seconds = 0, {"accuracy": -1.0}, [], 0.0
+    best_state = copy.deepcopy(model.state_dict())
+    state_path = out / STATE_FILE
+    if config.resume and state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, best, history = state["epoch"], state["best"], state["history"]
+        best_state, train_seconds = state["best_model"], state["train_seconds"]
+        print(f"resuming from {state_path} after epoch {start_epoch}")
+
+    images_per_second = []
+    for epoch in range(start_epoch, config.epochs):
+        started = time.perf_counter()
+        rate = train_one_epoch(
+            model, train_data, optimizer, scheduler, augmentation, config.batch_size, generator,
+            f"epoch {epoch + 1}/{config.epochs}",
+        )
+        train_seconds += time.perf_counter() - started
+        images_per_second.append(rate)
+        logits = predict_logits(model, validation.images)
+        accuracy = float((logits.argmax(1) == validation.labels).float().mean())
+        loss = float(F.cross_entropy(logits, validation.labels))
+        history.append({"epoch": epoch + 1, "val_accuracy": accuracy, "val_loss": loss, "images_per_s": rate})
+        print(
+            f"epoch {epoch + 1}/{config.epochs}: val accuracy {accuracy:.4%}  val loss {loss:.4f}  "
+            f"{rate:.0f} img/s  {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        if (accuracy, -loss) > (best["accuracy"], -best.get("loss", 0.0)):
+            best = {"accuracy": accuracy, "loss": loss, "epoch": epoch + 1}
+            best_state = copy.deepcopy(model.state_dict())
+        torch.save(
+            {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "best": best,
+                "history": history, "best_model": best_state, "train_seconds": train_seconds,
+            },
+            state_path,
+        )
+
+    model.load_state_dict(best_state)
+    validation_logits = predict_logits(model, validation.images)
+    temperature = fit_temperature(validation_logits, validation.labels)
+    test = load_test(config.data_dir)
+    test_logits = predict_logits(model, test.images)
+    metrics = summarise(test_logits, test.labels, temperature)
+    metrics.update(
+        {
+            "validation": {
+                "accuracy": best["accuracy"],
+                "n": len(validation.labels),
+                "ece_uncalibrated": expected_calibration_error(validation_logits.softmax(1), validation.labels),
+                "ece": expected_calibration_error((validation_logits / temperature).softmax(1), validation.labels),
+            },
+            "selected_epoch": best.get("epoch"),
+            "epochs": config.epochs,
+            "parameters": count_parameters(model),
+            "train_images": len(train_data.labels),
+            "train_seconds": round(train_seconds, 1),
+            "images_per_s": round(sum(images_per_second) / max(1, len(images_per_second)), 1),
+            "history": history,
+            "config": {k: v for k, v in asdict(config).items() if k not in ("out", "history", "resume")},
+            "torch_version": str(torch.__version__),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
+    save_checkpoint(
+        out / CHECKPOINT_FILE,
+        model,
+        temperature,
+        {
+            "test_accuracy": metrics["accuracy"],
+            "date": metrics["date"],
+            "epochs": config.epochs,
+            "parameters": metrics["parameters"],
+            "torch_version": str(torch.__version__),
+        },
+    )
+    write_report(out, metrics, test, test_logits)
+    return metrics

@@ -1,0 +1,152 @@
+"""Safe decoding of untrusted image bytes into a small grayscale working image.
+
+Limits are checked from the header before any pixel is allocated, so a 50,000 x
+50,000 PNG of a few kilobytes (a decompression bomb) is refused without cost.
+JPEG, the common case, is decoded by libjpeg at 1/2, 1/4 or 1/8 scale directly
+(DCT scaling), which is several times faster than decoding it whole and then
+shrinking. Everything else goes through Pillow, which handles alpha, 16-bit,
+CMYK, palettes and the first frame of a GIF.
+"""
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MIN_SIDE = 16  # smaller than this cannot hold a readable digit
+WORK_LONG_SIDE = 640  # the working image's long side: enough for a digit 5 % of the frame high
+
+_REDUCED_GRAYSCALE = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+                      4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}  # fmt: skip
+_EXIF_ORIENTATION = 0x0112
+
+
+class ImageError(ValueError):
+    """An input that is not a usable image; str() is a message fit for the user."""
+
+
+class FileTooLarge(ImageError):
+    pass
+
+
+class TooManyPixels(ImageError):
+    pass
+
+
+class NotAnImage(ImageError):
+    pass
+
+
+class CorruptImage(ImageError):
+    pass
+
+
+class ImageTooSmall(ImageError):
+    pass
+
+
+@dataclass
+class DecodedImage:
+    gray: np.ndarray  # working image, uint8, long side at most about WORK_LONG_SIDE
+    scale: float  # original pixels per working pixel
+    width: int  # the original's size after EXIF orientation
+    height: int
+
+
+def _open_header(data: bytes) -> Image.Image:
+    if len(data) == 0:
+        raise NotAnImage("the file is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise FileTooLarge(f"the file is {len(data) / 2**20:.1f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about large images; we check them ourselves
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise NotAnImage("this is not an image I can read (JPEG, PNG, WebP, BMP, TIFF or GIF)") from None
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as error:
+        raise CorruptImage(f"the image is damaged and cannot be read ({error})") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise TooManyPixels(
+            f"the image is {width}×{height} px ({width * height / 1e6:.0f} megapixels); "
+            f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageTooSmall(f"the image is only {width}×{height} px; a digit needs at least {MIN_SIDE} px")
+    return image
+
+
+def _apply_orientation(gray: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip as the EXIF orientation tag (1-8) says."""
+    transforms = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1, :],
+        5: lambda a: a.T,
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a, 1)[::-1, :],
+        8: lambda a: np.rot90(a, 1),
+    }
+    transform = transforms.get(orientation)
+    return np.ascontiguousarray(transform(gray)) if transform else gray
+
+
+def _decode_jpeg(data: bytes, image: Image.Image) -> tuple[np.ndarray, int]:
+    # A JPEG cut short still "decodes" (grey bottom rows), so check for the end-of-image marker;
+    # FF D9 cannot occur inside entropy-coded data, so finding it near the end is reliable.
+    if b"\xff\xd9" not in data[-2048:]:
+        raise CorruptImage("the JPEG file is truncated (did the upload finish?)")
+    factor = 1
+    while factor < 8 and max(image.size) / (factor * 2) >= WORK_LONG_SIDE:
+        factor *= 2
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED_GRAYSCALE[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
+    if gray is None:
+        raise CorruptImage("the JPEG image is damaged and cannot be decoded")
+    return gray, factor
+
+
+def _decode_with_pillow(image: Image.Image) -> np.ndarray:
+    try:
+        image.seek(0)  # first frame of an animation
+        image.load()
+    except Exception as error:  # Pillow raises many types for damaged files
+        raise CorruptImage(f"the image is damaged and cannot be decoded ({type(error).__name__})") from None
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if array.max() > 255 else 255.0
+        return np.clip(array * (255.0 / top), 0, 255).astype(np.uint8)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = np.asarray(image.convert("RGBA"))
+        gray = cv2.cvtColor(rgba[:, :, :3], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        alpha = rgba[:, :, 3].astype(np.float32) / 255
+        # Flatten onto the background that contrasts with what is drawn: a drawing app's
+        # white strokes on a transparent canvas must not vanish on white.
+        visible = alpha > 0.5
+        drawn_is_light = visible.any() and gray[visible].mean() > 128
+        background = 0.0 if drawn_is_light else 255.0
+        return (gray * alpha + background * (1 - alpha)).astype(np.uint8)
+    return np.asarray(image.convert("L"))
+
+
+def decode_image(data: bytes) -> DecodedImage:
+    """Bytes of a photo or image file -> grayscale working image, or an ImageError."""
+    image = _open_header(data)
+    orientation = image.getexif().get(_EXIF_ORIENTATION, 1) if image.format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
+    if image.format == "JPEG" and image.mode in ("L", "RGB"):
+        gray, factor = _decode_jpeg(data, image)
+    else:
+        gray, factor = _decode_with_pillow(image), 1
+    gray = _apply_orientation(gray, orientation)
+    height, width = gray.shape
+    long_side = max(height, width)
+    if long_side > WORK_LONG_SIDE * 1.5:  # shrink what the DCT could not
+        shrink = WORK_LONG_SIDE / long_side
+        gray = cv2.resize(gray, (round(width * shrink), round(height * shrink)), interpolation=cv2.INTER_AREA)
+    original_width, original_height = image.size if orientation < 5 else image.size[::-1]
+    return DecodedImage(gray, original_width / gray.shape[1], original_width, original_height)

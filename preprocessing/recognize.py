@@ -1,0 +1,149 @@
+"""Photo bytes in, digits out: the one recognition path used by the bot, the CLI and the web demo.
+
+    recognizer = Recognizer()                       # loads the shipped model once
+    result = recognizer.recognize(open("photo.jpg", "rb").read())
+    print(result.status, result.text)
+"""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from model.checkpoint import DEFAULT_MODEL_PATH
+from model.classifier import Classifier
+from preprocessing.decode import DecodedImage, ImageError, decode_image
+from preprocessing.ink import find_ink
+from preprocessing.normalize import mnist_style
+from preprocessing.segment import Blob, find_digits
+
+# Below this calibrated confidence a digit is reported as unsure. Chosen on the
+# synthetic photo benchmark (see README): it flags most wrong readings while
+# flagging few right ones.
+DEFAULT_THRESHOLD = 0.8
+
+OK, UNSURE, NO_DIGIT, ERROR = "ok", "unsure", "no_digit", "error"
+
+
+@dataclass
+class Digit:
+    digit: int
+    confidence: float
+    top3: list[tuple[int, float]]
+    box: tuple[int, int, int, int]  # x, y, w, h in the original photo's pixels
+    row: int
+    probabilities: np.ndarray  # (10,) calibrated
+    image: np.ndarray  # (28, 28) uint8: what the model saw
+
+
+@dataclass
+class Recognition:
+    status: str
+    text: str = ""
+    digits: list[Digit] = field(default_factory=list)
+    error: str | None = None
+    ms: float = 0.0
+    photo: np.ndarray | None = field(default=None, repr=False)  # grayscale working image
+    scale: float = 1.0  # original pixels per working-image pixel
+
+    def to_dict(self) -> dict:
+        """The JSON shape of scripts/predict.py --json (without the path)."""
+        return {
+            "status": self.status,
+            "text": self.text,
+            "digits": [
+                {
+                    "digit": d.digit,
+                    "confidence": round(d.confidence, 4),
+                    "top3": [[digit, round(p, 4)] for digit, p in d.top3],
+                    "box": list(d.box),
+                }
+                for d in self.digits
+            ],
+            "error": self.error,
+            "ms": round(self.ms, 1),
+        }
+
+    def annotated(self) -> np.ndarray:
+        """The photo (BGR) with a box and the predicted digit drawn over each digit."""
+        if self.photo is None:
+            return np.zeros((1, 1, 3), np.uint8)
+        picture = cv2.cvtColor(self.photo, cv2.COLOR_GRAY2BGR)
+        thickness = max(1, min(picture.shape[:2]) // 240)
+        for d in self.digits:
+            x, y, w, h = (round(v / self.scale) for v in d.box)
+            colour = (40, 170, 40) if d.confidence >= 0.5 else (30, 120, 230)
+            cv2.rectangle(picture, (x, y), (x + w, y + h), colour, thickness)
+            label = f"{d.digit} {d.confidence:.0%}"
+            font = max(0.4, h / 90)
+            cv2.putText(picture, label, (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, font, colour, thickness)
+        return picture
+
+    def strip(self, cell: int = 84) -> np.ndarray:
+        """The 28x28 images the model saw, side by side and enlarged, each with its digit."""
+        if not self.digits:
+            return np.zeros((cell, cell), np.uint8)
+        tiles = []
+        for d in self.digits:
+            tile = cv2.resize(d.image, (cell, cell), interpolation=cv2.INTER_NEAREST)
+            cv2.putText(tile, str(d.digit), (3, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 160, 1)
+            tiles.append(np.pad(tile, 2, constant_values=90))
+        return np.hstack(tiles)
+
+
+def encode_png(picture: np.ndarray) -> bytes:
+    ok, buffer = cv2.imencode(".png", picture)
+    return buffer.tobytes()
+
+
+def _crop_ink(blob: Blob, labels: np.ndarray, darkness: np.ndarray) -> np.ndarray:
+    """The blob's ink strength scaled so the stroke core is 1, its neighbours' ink left out."""
+    window = np.s_[blob.y : blob.bottom, blob.x : blob.right]
+    inside = np.isin(labels[window], blob.labels).astype(np.uint8)
+    rim = cv2.dilate(inside, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge pixels
+    ink = darkness[window] * rim
+    core = float(np.percentile(darkness[window][inside > 0], 75))
+    return np.clip(ink / max(core, 1e-3), 0.0, 1.0)
+
+
+class Recognizer:
+    def __init__(
+        self, model_path: str | Path = DEFAULT_MODEL_PATH, threshold: float = DEFAULT_THRESHOLD, threads: int = 1
+    ) -> None:
+        self.classifier = Classifier(model_path, threads=threads)
+        self.threshold = threshold
+
+    def recognize(self, data: bytes) -> Recognition:
+        """Never raises for bad input: an unreadable image is a Recognition with status "error"."""
+        started = time.perf_counter()
+        try:
+            image = decode_image(data)
+        except ImageError as error:
+            return Recognition(ERROR, error=str(error), ms=(time.perf_counter() - started) * 1000)
+        result = self._read(image)
+        result.ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _read(self, image: DecodedImage) -> Recognition:
+        ink = find_ink(image.gray)
+        rows, labels = find_digits(ink.mask, ink.darkness)
+        blobs = [(row_index, blob) for row_index, row in enumerate(rows) for blob in row]
+        if not blobs:
+            return Recognition(NO_DIGIT, photo=image.gray, scale=image.scale)
+        crops = np.stack([mnist_style(_crop_ink(blob, labels, ink.darkness)) for _, blob in blobs])
+        probabilities = self.classifier.probabilities(crops)
+        digits = []
+        for (row_index, blob), crop, p in zip(blobs, crops, probabilities):
+            order = np.argsort(p)[::-1][:3]
+            box = tuple(round(v * image.scale) for v in (blob.x, blob.y, blob.w, blob.h))
+            digits.append(
+                Digit(int(order[0]), float(p[order[0]]), [(int(k), float(p[k])) for k in order], box,
+                      row_index, p, crop)  # fmt: skip
+            )
+        text = " ".join(
+            "".join(str(d.digit) for d in digits if d.row == row_index) for row_index in range(len(rows))
+        )
+        status = OK if all(d.confidence >= self.threshold for d in digits) else UNSURE
+        return Recognition(status, text, digits, photo=image.gray, scale=image.scale)
