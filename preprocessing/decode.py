@@ -69,7 +69,9 @@ def _open_header(data: bytes) -> Image.Image:
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise NotAnImage("this is not an image I can read (JPEG, PNG, WebP, BMP, TIFF or GIF)") from None
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as error:
+    except Image.DecompressionBombError:
+        raise TooManyPixels(f"the image has far more than {MAX_PIXELS // 1_000_000} megapixels") from None
+    except (OSError, ValueError, SyntaxError) as error:
         raise CorruptImage(f"the image is damaged and cannot be read ({error})") from None
     width, height = image.size
     if width * height > MAX_PIXELS:
@@ -80,6 +82,15 @@ def _open_header(data: bytes) -> Image.Image:
     if min(width, height) < MIN_SIDE:
         raise ImageTooSmall(f"the image is only {width}×{height} px; a digit needs at least {MIN_SIDE} px")
     return image
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag, 1 (upright) when absent."""
+    try:
+        orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception as error:  # reading a PNG's EXIF loads the image, which may be truncated
+        raise CorruptImage(f"the image is damaged and cannot be decoded ({type(error).__name__})") from None
+    return orientation if orientation in range(1, 9) else 1
 
 
 def _apply_orientation(gray: np.ndarray, orientation: int) -> np.ndarray:
@@ -137,7 +148,7 @@ def _decode_with_pillow(image: Image.Image) -> np.ndarray:
 def decode_image(data: bytes) -> DecodedImage:
     """Bytes of a photo or image file -> grayscale working image, or an ImageError."""
     image = _open_header(data)
-    orientation = image.getexif().get(_EXIF_ORIENTATION, 1) if image.format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
+    orientation = _orientation(image)
     if image.format == "JPEG" and image.mode in ("L", "RGB"):
         gray, factor = _decode_jpeg(data, image)
     else:

@@ -24,15 +24,14 @@ def stroke_width(binary: np.ndarray) -> float:
     return 2.0 * float(np.count_nonzero(binary)) / max(perimeter, 1.0)
 
 
-def normalise_thickness(binary: np.ndarray, target: float = TARGET_STROKE) -> np.ndarray:
-    """Dilate thin strokes up to the target width; thin strokes much bolder than it down a little."""
-    width = stroke_width(binary)
+def normalise_thickness(binary: np.ndarray, width: float, target: float = TARGET_STROKE) -> np.ndarray:
+    """Dilate strokes thinner than the target up to it; thin bold strokes part of the way down."""
     if width < target - 1:
         size = int(round(target - width)) + 1
         return cv2.dilate(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    if width > 1.6 * target:
+    if width > 1.3 * target:
         # Erode only part of the way: strong erosion breaks the thin joins of a marker digit.
-        size = int(round(0.5 * (width - target))) + 1
+        size = int(round(0.6 * (width - target))) + 1
         eroded = cv2.erode(binary, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
         return eroded if np.count_nonzero(eroded) > 0.3 * np.count_nonzero(binary) else binary
     return binary
@@ -51,14 +50,18 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
 def mnist_style(ink: np.ndarray) -> np.ndarray:
     """A digit's ink strength (float in [0, 1], tight crop) -> 28x28 uint8, white on black."""
     height, width = ink.shape
+    native_width = stroke_width((ink > 0.5).astype(np.uint8))
     scale = SUPERSAMPLE * BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    interpolation = cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA
-    big = cv2.resize(ink, size, interpolation=interpolation)
-    binary = (big > 0.5).astype(np.uint8)
-    if not binary.any():
-        binary = (big > 0.5 * big.max()).astype(np.uint8)
-    binary = normalise_thickness(binary)
+    big = cv2.resize(ink, size, interpolation=cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA)
+    stroke = native_width * scale
+    if stroke < 2:
+        # A hairline once shrunk: area averaging leaves it faint, so keep every pixel it crosses.
+        binary = (big > 0.25 * max(float(big.max()), 1e-3)).astype(np.uint8)
+        stroke = max(stroke, 1.0)
+    else:
+        binary = (big > 0.5).astype(np.uint8)
+    binary = normalise_thickness(binary, stroke)
     # Re-crop: thickening grows the shape, and the 20x20 box must hold it whole.
     ys, xs = np.nonzero(binary)
     binary = binary[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]

@@ -1,0 +1,140 @@
+"""Benchmarks: model speed, photo reading accuracy and speed, the bot under load.
+
+    python scripts/benchmark.py                          # everything
+    python scripts/benchmark.py --only photos --photos 500
+    python scripts/benchmark.py --only bot --users 20 --per-user 10
+
+Prints one table per part. Accuracy on synthetic photos uses MNIST *test* digits
+(never training digits) drawn by preprocessing/synthetic.py.
+"""
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.augment import AugmentConfig, augment  # noqa: E402
+from model.classifier import Classifier  # noqa: E402
+from model.network import DigitNet  # noqa: E402
+from preprocessing.recognize import Recognizer  # noqa: E402
+from preprocessing.synthetic import KINDS, make_photos, score_photos  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def table(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print(f"\n{title}\n" + "-" * len(title))
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def bench_model(steps: int = 30, calls: int = 1000) -> None:
+    model = DigitNet()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(0)
+    images, labels = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
+    for step in range(steps + 3):
+        if step == 3:  # warm-up steps excluded
+            started = time.perf_counter()
+        loss = F.cross_entropy(model(augment(images, AugmentConfig(), generator)), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    train_rate = steps * 128 / (time.perf_counter() - started)
+
+    classifier = Classifier(threads=1)
+    digit = np.zeros((1, 28, 28), np.uint8)
+    digit[0, 6:22, 12:16] = 255
+    timings = []
+    for _ in range(calls + 20):
+        started = time.perf_counter()
+        classifier.probabilities(digit)
+        timings.append((time.perf_counter() - started) * 1000)
+    timings = timings[20:]
+    table(
+        "Model (DigitNet)",
+        [
+            ("training throughput", f"{train_rate:.0f} images/s (batch 128, augmentation on, {torch.get_num_threads()} threads)"),
+            ("batch-1 inference", f"median {statistics.median(timings):.2f} ms, p95 {percentile(timings, 95):.2f} ms "
+             f"({calls} calls, 1 thread)"),
+        ],
+    )  # fmt: skip
+
+
+def bench_photos(count: int) -> None:
+    cv2.setNumThreads(1)
+    recognizer = Recognizer(threads=1)
+    rows = []
+    for kind in KINDS:
+        photos = make_photos(kind, count, seed=0)
+        scores = score_photos(recognizer, photos)
+        rows.append((kind, scores["summary"]))
+    table(f"Synthetic photos ({count} per kind, seed 0)", rows)
+
+    photos = [p for p in make_photos("single", 200, seed=1) if (p.width, p.height) == (1280, 960)]
+    recognise_ms, decode_ms = [], []
+    for photo in photos:
+        buffer = np.frombuffer(photo.image, np.uint8)
+        started = time.perf_counter()
+        cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+        decode_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        recognizer.recognize(photo.image)
+        recognise_ms.append((time.perf_counter() - started) * 1000)
+    ratio = statistics.median(recognise_ms) / statistics.median(decode_ms)
+    table(
+        f"Recognition speed ({len(photos)} JPEG photos of 1280x960, 1 thread, model loaded)",
+        [
+            ("whole recognition", f"median {statistics.median(recognise_ms):.1f} ms, p95 {percentile(recognise_ms, 95):.1f} ms"),
+            ("cv2.imdecode alone", f"median {statistics.median(decode_ms):.1f} ms, p95 {percentile(decode_ms, 95):.1f} ms"),
+            ("ratio of medians", f"{ratio:.2f}x"),
+        ],
+    )  # fmt: skip
+
+
+def bench_bot(users: int, per_user: int) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from bot_load import run_load_test
+
+    result = asyncio.run(run_load_test(users=users, photos_per_user=per_user))
+    table(
+        f"Bot under load ({users} users x {per_user} photos at once, real bot process, local Bot API stand-in)",
+        [
+            ("answered", f"{result['answered']}/{result['sent']}"),
+            ("throughput", f"{result['photos_per_s']:.1f} photos/s"),
+            ("update to reply", f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms"),
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="model,photos,bot", help="comma-separated: model, photos, bot")
+    parser.add_argument("--photos", type=int, default=500, help="synthetic photos per kind")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--per-user", type=int, default=10)
+    args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+    if "model" in parts:
+        bench_model()
+    if "photos" in parts:
+        bench_photos(args.photos)
+    if "bot" in parts:
+        bench_bot(args.users, args.per_user)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Decoding every accepted format, and refusing every bad input with the right error."""
+
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from preprocessing.decode import (
+    MAX_FILE_BYTES,
+    WORK_LONG_SIDE,
+    CorruptImage,
+    FileTooLarge,
+    ImageTooSmall,
+    NotAnImage,
+    TooManyPixels,
+    decode_image,
+)
+
+
+def marked_picture(width: int = 300, height: int = 200) -> np.ndarray:
+    """Light grey RGB picture with a black square in the top-left corner, to check orientation."""
+    picture = np.full((height, width, 3), 220, np.uint8)
+    picture[10:60, 10:60] = 0
+    return picture
+
+
+def encode(picture: np.ndarray, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def assert_mark_top_left(gray: np.ndarray) -> None:
+    height, width = gray.shape
+    assert gray[: height // 5, : width // 5].mean() < 120, "the dark mark should be top left"
+    assert gray[height // 2 :, width // 2 :].mean() > 180
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF"])
+def test_every_format_decodes(fmt):
+    decoded = decode_image(encode(marked_picture(), fmt))
+    assert decoded.gray.dtype == np.uint8 and decoded.gray.shape == (200, 300)
+    assert (decoded.width, decoded.height) == (300, 200)
+    assert_mark_top_left(decoded.gray)
+
+
+def test_gif_uses_the_first_frame():
+    first, second = marked_picture(), np.full((200, 300, 3), 255, np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(first).save(buffer, "GIF", save_all=True, append_images=[Image.fromarray(second)])
+    assert_mark_top_left(decode_image(buffer.getvalue()).gray)
+
+
+def test_grayscale_16_bit_and_cmyk():
+    gray16 = (marked_picture()[:, :, 0].astype(np.uint16) * 257).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(gray16).save(buffer, "PNG")
+    assert_mark_top_left(decode_image(buffer.getvalue()).gray)
+    assert_mark_top_left(decode_image(encode(marked_picture()[:, :, 0], "PNG")).gray)
+    cmyk = Image.fromarray(marked_picture()).convert("CMYK")
+    buffer = io.BytesIO()
+    cmyk.save(buffer, "JPEG")
+    assert_mark_top_left(decode_image(buffer.getvalue()).gray)
+
+
+def test_alpha_is_flattened_so_the_drawing_stays_visible():
+    # A drawing app's export: white strokes on a fully transparent canvas.
+    rgba = np.zeros((200, 300, 4), np.uint8)
+    rgba[10:60, 10:60] = 255
+    gray = decode_image(encode(rgba, "PNG")).gray
+    assert gray[10:60, 10:60].mean() > 200 and gray[100:, 100:].mean() < 50
+    # Black strokes on a transparent canvas.
+    rgba[10:60, 10:60] = (0, 0, 0, 255)
+    gray = decode_image(encode(rgba, "PNG")).gray
+    assert gray[10:60, 10:60].mean() < 50 and gray[100:, 100:].mean() > 200
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_is_applied(orientation):
+    # Store the picture rotated the other way, with the tag that undoes it.
+    undo = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+    stored = Image.fromarray(marked_picture()).transpose(undo[orientation])
+    exif = stored.getexif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", exif=exif)
+    decoded = decode_image(buffer.getvalue())
+    assert decoded.gray.shape == (200, 300)
+    assert_mark_top_left(decoded.gray)
+
+
+def test_large_photo_is_shrunk_early_and_scale_maps_back():
+    ok, jpeg = cv2.imencode(".jpg", cv2.resize(marked_picture(), (2560, 1920)))
+    decoded = decode_image(jpeg.tobytes())
+    assert max(decoded.gray.shape) <= WORK_LONG_SIDE * 1.5
+    assert decoded.gray.shape[1] * decoded.scale == pytest.approx(2560)
+
+
+def test_zero_bytes_text_and_garbage_are_not_images():
+    for data in (b"", b"hello, this is a text file named photo.jpg\n" * 20, bytes(range(256)) * 10):
+        with pytest.raises(NotAnImage):
+            decode_image(data)
+
+
+def test_truncated_jpeg_and_png_are_corrupt():
+    ok, jpeg = cv2.imencode(".jpg", np.random.default_rng(0).integers(0, 255, (400, 400, 3), dtype=np.uint8))
+    with pytest.raises(CorruptImage):
+        decode_image(jpeg.tobytes()[: len(jpeg) // 2])
+    png = encode(np.random.default_rng(0).integers(0, 255, (400, 400, 3), dtype=np.uint8), "PNG")
+    with pytest.raises(CorruptImage):
+        decode_image(png[: len(png) // 2])
+
+
+def test_corrupt_jpeg_body():
+    ok, jpeg = cv2.imencode(".jpg", marked_picture())
+    data = bytearray(jpeg.tobytes())
+    data[200:600] = b"\xff" * 400  # wreck the scan data, keep header and end marker
+    with pytest.raises(CorruptImage):
+        decode_image(bytes(data))
+
+
+def test_tiny_image_is_refused():
+    with pytest.raises(ImageTooSmall, match="1×1"):
+        decode_image(encode(np.zeros((1, 1, 3), np.uint8), "PNG"))
+
+
+def png_claiming_size(width: int, height: int) -> bytes:
+    """A few-byte PNG whose header claims width x height: a decompression bomb's calling card."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_huge_dimensions_are_refused_before_decoding():
+    with pytest.raises(TooManyPixels, match="megapixels"):
+        decode_image(png_claiming_size(50_000, 50_000))
+
+
+def test_file_over_the_size_limit_is_refused():
+    with pytest.raises(FileTooLarge, match="20 MB"):
+        decode_image(b"\xff\xd8" + b"\0" * MAX_FILE_BYTES)

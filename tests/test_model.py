@@ -1,0 +1,146 @@
+"""The network, checkpoints, calibration, training smoke run and the shipped model's accuracy."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model.augment import AugmentConfig, augment
+from model.checkpoint import DEFAULT_MODEL_PATH, WEIGHTS_DIR, CheckpointError, load_checkpoint, save_checkpoint
+from model.classifier import Classifier
+from model.data import DataUnavailable, load_test
+from model.metrics import expected_calibration_error, fit_temperature
+from model.network import DigitNet, count_parameters
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mnist_test_or_skip():
+    try:
+        return load_test()
+    except DataUnavailable as error:
+        pytest.skip(f"MNIST not available: {error}")
+
+
+def test_network_maps_a_batch_to_ten_logits():
+    model = DigitNet().eval()
+    assert model(torch.zeros(5, 1, 28, 28)).shape == (5, 10)
+    assert count_parameters(model) <= 1_500_000
+
+
+def test_augmentation_keeps_shape_range_and_is_seeded():
+    images = torch.rand(8, 1, 28, 28)
+    first = augment(images.clone(), AugmentConfig(), torch.Generator().manual_seed(3))
+    again = augment(images.clone(), AugmentConfig(), torch.Generator().manual_seed(3))
+    assert first.shape == images.shape
+    assert 0 <= first.min() and first.max() <= 1
+    assert torch.equal(first, again)
+    assert not torch.equal(first, images)
+    assert torch.equal(augment(images.clone(), AugmentConfig.from_names("none"), torch.Generator()), images)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = DigitNet().eval()
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, temperature=1.7, metadata={"note": "test"})
+    loaded, payload = load_checkpoint(path)
+    assert payload["temperature"] == pytest.approx(1.7)
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(model(x), loaded(x))
+
+
+def test_missing_checkpoint_names_the_file(tmp_path):
+    with pytest.raises(CheckpointError, match="nowhere.pt"):
+        load_checkpoint(tmp_path / "nowhere.pt")
+
+
+def test_corrupt_checkpoint_names_the_file(tmp_path):
+    path = tmp_path / "broken.pt"
+    path.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(CheckpointError, match="broken.pt"):
+        load_checkpoint(path)
+
+
+def test_mismatched_checkpoint_names_the_file(tmp_path):
+    path = tmp_path / "other.pt"
+    torch.save({"format": "digitnet-v1", "state_dict": {"weight": torch.zeros(2)}, "temperature": 1.0}, path)
+    with pytest.raises(CheckpointError, match="other.pt.*does not match"):
+        load_checkpoint(path)
+
+
+def test_temperature_scaling_lowers_ece_on_held_out_data():
+    # An over-confident classifier: right 80 % of the time but claiming ~100 %.
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 10, (4000,), generator=generator)
+    predicted = torch.where(torch.rand(4000, generator=generator) < 0.8, labels, (labels + 1) % 10)
+    logits = torch.randn(4000, 10, generator=generator) + 12 * torch.nn.functional.one_hot(predicted, 10)
+    fit, held_out = slice(0, 2000), slice(2000, 4000)
+    temperature = fit_temperature(logits[fit], labels[fit])
+    before = expected_calibration_error(logits[held_out].softmax(1), labels[held_out])
+    after = expected_calibration_error((logits[held_out] / temperature).softmax(1), labels[held_out])
+    assert temperature > 1
+    assert after < before / 3
+
+
+def test_classifier_returns_probabilities():
+    classifier = Classifier()
+    probabilities = classifier.probabilities(np.zeros((4, 28, 28), np.uint8))
+    assert probabilities.shape == (4, 10)
+    assert np.allclose(probabilities.sum(1), 1, atol=1e-5)
+    with pytest.raises(ValueError):
+        classifier.probabilities(np.zeros((28, 28), np.uint8))
+
+
+def test_shipped_metrics_and_plots_are_committed():
+    metrics = json.loads((WEIGHTS_DIR / "metrics.json").read_text())
+    assert metrics["n"] == 10000
+    assert metrics["accuracy"] >= 0.996
+    assert metrics["ece"] < metrics["ece_uncalibrated"]
+    assert len(metrics["confusion_matrix"]) == 10
+    for name in ("confusion.png", "errors.png"):
+        assert (WEIGHTS_DIR / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert DEFAULT_MODEL_PATH.stat().st_size < 5 * 2**20
+
+
+@pytest.mark.slow
+def test_shipped_checkpoint_reaches_99_6_percent_on_mnist_test():
+    test = mnist_test_or_skip()
+    classifier = Classifier(threads=None)
+    probabilities = np.concatenate(
+        [classifier.probabilities(test.images[i : i + 1000].numpy()) for i in range(0, 10000, 1000)]
+    )
+    accuracy = float((probabilities.argmax(1) == test.labels.numpy()).mean())
+    assert accuracy >= 0.996
+
+
+@pytest.mark.slow
+def test_training_smoke_run_writes_a_loadable_checkpoint(tmp_path):
+    mnist_test_or_skip()
+    command = [sys.executable, "scripts/train.py", "--limit", "2000", "--epochs", "1", "--out", str(tmp_path)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=600)
+    Classifier(tmp_path / "model.pt")
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["n"] == 10000 and metrics["epochs"] == 1 and metrics["train_images"] == 2000
+    assert 0 <= metrics["accuracy"] <= 1 and set(metrics["per_class"]) == {str(d) for d in range(10)}
+    assert (tmp_path / "confusion.png").exists() and (tmp_path / "errors.png").exists()
+
+
+def test_evaluate_reports_missing_data_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("MNIST_DIR", raising=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    save_checkpoint(tmp_path / "model.pt", DigitNet(), temperature=1.0, metadata={})
+    # No network here: torchvision's download fails, and the script must say so in one line.
+    result = subprocess.run(
+        [sys.executable, "scripts/evaluate.py", "--data-dir", str(empty), "--model", str(tmp_path / "model.pt")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "MNIST not found under" in result.stderr and str(empty) in result.stderr

@@ -1,0 +1,127 @@
+"""The photo pipeline on real image bytes: ink, polarity, paper lines, segmentation, MNIST-style digits."""
+
+import cv2
+import numpy as np
+import pytest
+
+from preprocessing.decode import decode_image
+from preprocessing.ink import find_ink, is_light_on_dark
+from preprocessing.normalize import CENTRE, mnist_style, stroke_width
+from preprocessing.recognize import NO_DIGIT, Recognizer
+from preprocessing.segment import find_digits
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer(__import__("os").environ.get("MODEL_PATH", Recognizer.__init__.__defaults__[0]))
+
+
+def paper(width: int = 1280, height: int = 960, ruled: bool = False) -> np.ndarray:
+    """Grey-white paper lit unevenly from the left, optionally with ruled lines, a little noise."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    page = 240 - 80 * xs / width - 20 * ys / height
+    if ruled:
+        for y in range(30, height, 48):
+            page[y : y + 3, :] *= 0.8
+    page += np.random.default_rng(0).normal(0, 3, page.shape)
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
+def write(page: np.ndarray, text: str, x: int, y: int, height: int, thickness: int) -> None:
+    """Draw text with its baseline at y and digits about `height` px tall."""
+    scale = height / 22
+    cv2.putText(page, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 40, thickness, cv2.LINE_AA)
+
+
+def jpeg(page: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+def blobs_of(page: np.ndarray):
+    decoded = decode_image(jpeg(page))
+    ink = find_ink(decoded.gray)
+    rows, _ = find_digits(ink.mask, ink.darkness)
+    return rows, decoded.scale
+
+
+def test_polarity_is_detected():
+    dark_on_light = paper()
+    write(dark_on_light, "3", 500, 600, 200, 12)
+    assert not is_light_on_dark(dark_on_light)
+    assert is_light_on_dark(255 - dark_on_light)
+    blackboard = np.full((480, 640), 55, np.uint8)
+    cv2.putText(blackboard, "7", (250, 350), cv2.FONT_HERSHEY_SIMPLEX, 8, 210, 14)
+    assert is_light_on_dark(blackboard)
+
+
+def test_light_ink_on_dark_background_is_read(recognizer):
+    board = np.full((960, 1280), 50, np.uint8)  # chalk-white digit on a dark board
+    cv2.putText(board, "4", (560, 620), cv2.FONT_HERSHEY_SIMPLEX, 12, 215, 18, cv2.LINE_AA)
+    result = recognizer.recognize(jpeg(board))
+    assert result.text == "4"
+
+
+def test_ruled_lines_are_removed_and_ink_kept():
+    page = paper(ruled=True)
+    write(page, "8", 560, 620, 240, 10)
+    ink = find_ink(decode_image(jpeg(page)).gray)
+    height, width = ink.mask.shape
+    row_fill = (ink.mask > 0).sum(axis=1) / width
+    assert row_fill.max() < 0.2, "no ruled line should survive as ink"
+    assert (ink.mask[int(0.4 * height) : int(0.7 * height), int(0.4 * width) : int(0.6 * width)] > 0).sum() > 500
+
+
+def test_digits_are_ordered_left_to_right_and_rows_top_to_bottom():
+    page = paper()
+    write(page, "1 2 3", 300, 330, 160, 10)
+    write(page, "4 5", 400, 750, 160, 10)
+    rows, _ = blobs_of(page)
+    assert [len(row) for row in rows] == [3, 2]
+    assert all(a.x < b.x for row in rows for a, b in zip(row, row[1:]))
+    assert max(b.bottom for b in rows[0]) < min(b.y for b in rows[1])
+
+
+def test_a_broken_digit_is_one_digit_and_dots_and_dashes_are_not_digits():
+    page = paper()
+    # A 5 whose flag does not touch its body.
+    cv2.line(page, (520, 300), (660, 300), 40, 12)
+    cv2.line(page, (520, 330), (515, 440), 40, 12)
+    cv2.ellipse(page, (580, 520), (90, 90), 0, -150, 150, 40, 12)
+    cv2.line(page, (900, 500), (1020, 500), 40, 12)  # a dash
+    cv2.circle(page, (1100, 600), 8, 40, -1)  # a dot
+    rows, _ = blobs_of(page)
+    assert len(rows) == 1 and len(rows[0]) == 1
+    assert rows[0][0].x < 300 and rows[0][0].right < 360  # working image is half size
+
+
+def test_blank_pages_are_no_digit(recognizer):
+    for ruled in (False, True):
+        assert recognizer.recognize(jpeg(paper(ruled=ruled))).status == NO_DIGIT
+
+
+def test_mnist_style_digit_has_mnist_stroke_and_centre_of_mass():
+    for stroke in (2, 6, 40):  # hairline ballpoint to marker on a 400 px digit
+        canvas = np.zeros((460, 300), np.uint8)
+        seven = np.array([[40, 40], [260, 40], [120, 420]], np.int32)
+        cv2.polylines(canvas, [seven], False, 255, stroke, cv2.LINE_AA)
+        canvas = canvas.astype(np.float32) / 255
+        ys, xs = np.nonzero(canvas)
+        digit = mnist_style(canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+        assert digit.shape == (28, 28) and digit.dtype == np.uint8
+        width = stroke_width((digit > 127).astype(np.uint8))
+        assert 1.6 <= width <= 3.6, f"stroke {stroke}px became {width:.2f}px"
+        rows, columns = np.indices(digit.shape)
+        mass = digit.astype(np.float64)
+        centre = ((mass * rows).sum() / mass.sum(), (mass * columns).sum() / mass.sum())
+        assert abs(centre[0] - CENTRE) <= 1 and abs(centre[1] - CENTRE) <= 1
+        ys, xs = np.nonzero(digit)
+        assert ys.max() - ys.min() + 1 <= 21 and xs.max() - xs.min() + 1 <= 21
+
+
+def test_boxes_are_in_original_photo_coordinates(recognizer):
+    page = paper()
+    write(page, "1", 600, 700, 300, 14)
+    result = recognizer.recognize(jpeg(page))
+    assert len(result.digits) == 1
+    x, y, w, h = result.digits[0].box
+    assert 560 <= x <= 680 and 380 <= y <= 440 and 250 <= h <= 340
