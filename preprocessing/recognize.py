@@ -98,10 +98,10 @@ def encode_png(picture: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
-def _crop_ink(blob: Blob, labels: np.ndarray, darkness: np.ndarray) -> np.ndarray:
+def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndarray:
     """The blob's ink strength scaled so the stroke core is 1, its neighbours' ink left out."""
     window = np.s_[blob.y : blob.bottom, blob.x : blob.right]
-    inside = np.isin(labels[window], blob.labels).astype(np.uint8)
+    inside = blob.mask(ink_mask)
     rim = cv2.dilate(inside, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge pixels
     ink = darkness[window] * rim
     core = float(np.percentile(darkness[window][inside > 0], 75))
@@ -128,11 +128,11 @@ class Recognizer:
 
     def _read(self, image: DecodedImage) -> Recognition:
         ink = find_ink(image.gray)
-        rows, labels = find_digits(ink.mask, ink.darkness)
+        rows = find_digits(ink.mask, ink.darkness)
         blobs = [(row_index, blob) for row_index, row in enumerate(rows) for blob in row]
         if not blobs:
             return Recognition(NO_DIGIT, photo=image.gray, scale=image.scale)
-        crops = np.stack([mnist_style(_crop_ink(blob, labels, ink.darkness)) for _, blob in blobs])
+        crops = np.stack([mnist_style(_crop_ink(blob, ink.mask, ink.darkness)) for _, blob in blobs])
         probabilities = self.classifier.probabilities(crops)
         digits = []
         for (row_index, blob), crop, p in zip(blobs, crops, probabilities):
