@@ -1,7 +1,7 @@
 """Find the ink on a grayscale photo: illumination, polarity, threshold, paper lines.
 
-The result is an "ink darkness" map in [0, 1] (0 = paper, 1 = as dark as ink
-gets relative to the paper around it) and a binary mask of ink pixels. Dividing
+The result is an "ink darkness" map (0 = paper, 255 = black, relative to the
+paper around it) and a binary mask of ink pixels. Dividing
 by an estimate of the paper's brightness removes gradients, vignetting and
 shadows; thresholding relative to the strongest ink in the photo copes with
 faint ballpoint and bold marker alike.
@@ -19,7 +19,7 @@ LINE_SPAN = 0.45  # a straight run this long (fraction of the frame) is a paper 
 
 @dataclass
 class Ink:
-    darkness: np.ndarray  # float32 in [0, 1], same size as the working image
+    darkness: np.ndarray  # uint8, 0 = paper, 255 = black; same size as the working image
     mask: np.ndarray  # uint8 0/255
     inverted: bool  # the photo was light ink on a dark background
 
@@ -83,10 +83,16 @@ def remove_paper_lines(mask: np.ndarray, darkness: np.ndarray) -> np.ndarray:
     on_line = (lines > 0) & (mask > 0)
     line_darkness = float(np.median(darkness[on_line])) if on_line.any() else 0.0
     # Ink written over a line is clearly darker than the line alone: keep it.
-    erase = on_line & (darkness < max(1.6 * line_darkness, line_darkness + 0.2))
+    erase = on_line & (darkness < max(1.6 * line_darkness, line_darkness + 50))
     mask = mask.copy()
     mask[erase] = 0
     return mask
+
+
+def _percentile(image: np.ndarray, q: float) -> int:
+    """A uint8 image's q-th percentile via its histogram (much faster than sorting)."""
+    cumulative = np.cumsum(np.bincount(image.ravel(), minlength=256))
+    return int(np.searchsorted(cumulative, q / 100 * cumulative[-1]))
 
 
 def find_ink(gray: np.ndarray) -> Ink:
@@ -94,11 +100,10 @@ def find_ink(gray: np.ndarray) -> Ink:
     if inverted:
         gray = 255 - gray
     smooth = cv2.GaussianBlur(gray, (3, 3), 0)
-    background = paper_brightness(smooth).astype(np.float32)
-    darkness = 1.0 - smooth.astype(np.float32) / np.maximum(background, 1.0)
-    np.clip(darkness, 0.0, 1.0, out=darkness)
-    strongest = float(np.percentile(darkness[::2, ::2], 99.95))
-    threshold = max(MIN_INK_CONTRAST, RELATIVE_THRESHOLD * strongest)
-    mask = (darkness > threshold).astype(np.uint8) * 255
+    # 255 * (1 - pixel / paper), saturating: paper brighter than its estimate is simply paper.
+    darkness = 255 - cv2.divide(smooth, paper_brightness(smooth), scale=255)
+    strongest = _percentile(darkness[::2, ::2], 99.95)
+    threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest)
+    mask = cv2.threshold(darkness, threshold, 255, cv2.THRESH_BINARY)[1]
     mask = remove_paper_lines(mask, darkness)
     return Ink(darkness, mask, inverted)

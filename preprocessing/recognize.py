@@ -103,9 +103,9 @@ def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndar
     window = np.s_[blob.y : blob.bottom, blob.x : blob.right]
     inside = blob.mask(ink_mask)
     rim = cv2.dilate(inside, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge pixels
-    ink = darkness[window] * rim
+    ink = darkness[window].astype(np.float32) * rim
     core = float(np.percentile(darkness[window][inside > 0], 75))
-    return np.clip(ink / max(core, 1e-3), 0.0, 1.0)
+    return np.clip(ink / max(core, 1.0), 0.0, 1.0)
 
 
 class Recognizer:

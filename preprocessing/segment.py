@@ -49,14 +49,21 @@ class Blob:
 
 
 def _belong_together(a: Blob, b: Blob) -> bool:
-    """Pieces of one digit: stacked and nearly touching (a 5's flag), or one inside the other's span (a 4)."""
+    """Pieces of one digit: stacked and close (a 5's flag), or one within the other's width (a 4)."""
     x_overlap = min(a.right, b.right) - max(a.x, b.x)
     y_overlap = min(a.bottom, b.bottom) - max(a.y, b.y)
     if y_overlap > 0.5 * min(a.h, b.h):
         # Side by side at the same height: only a piece within the other's width is part of it,
         # otherwise a slanted 1 would swallow its neighbour.
         return x_overlap >= 0.8 * min(a.w, b.w)
-    return x_overlap >= 0.5 * min(a.w, b.w) and -y_overlap < 0.25 * max(a.h, b.h)
+    if x_overlap < 0.5 * min(a.w, b.w):
+        return False
+    # Stacked: a small piece close above or below (a 5's flag, a 7's bar). Two digits of the same
+    # size stacked are two rows, unless they all but touch (an 8 whose waist the pen skipped).
+    gap = -y_overlap
+    if min(a.h, b.h) < 0.5 * max(a.h, b.h):
+        return gap < 0.25 * max(a.h, b.h)
+    return gap < 0.04 * max(a.h, b.h) and x_overlap >= 0.7 * min(a.w, b.w)
 
 
 def _group(blobs: list[Blob]) -> list[Blob]:
@@ -115,7 +122,7 @@ def _is_digit_like(blob: Blob, short_side: int) -> bool:
 
 def _peak_darkness(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> float:
     inside = blob.mask(ink_mask) > 0
-    return float(np.percentile(darkness[blob.y : blob.bottom, blob.x : blob.right][inside], 90))
+    return float(np.percentile(darkness[blob.y : blob.bottom, blob.x : blob.right][inside], 90)) / 255
 
 
 def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
