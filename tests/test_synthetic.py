@@ -1,0 +1,95 @@
+"""The synthetic photo generator: deterministic, decodable, and honest about text and digit boxes."""
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from model.data import DataUnavailable, load_test
+from preprocessing.synthetic import KINDS, DigitSource, SyntheticPhoto, make_photos, render_photo
+
+STROKES = DigitSource.strokes_only()
+TEXT_FORMATS = {
+    "single": r"\d",
+    "number": r"\d{2,6}",
+    "two_rows": r"\d{1,4} \d{1,4}",
+    "blank": r"",
+    "inverted": r"\d{1,3}",
+}
+
+
+def _mnist_digits() -> DigitSource | None:
+    try:
+        load_test()
+    except DataUnavailable:
+        return None
+    return DigitSource.from_mnist()
+
+
+MNIST_DIGITS = _mnist_digits()
+
+
+def _check(photo: SyntheticPhoto) -> None:
+    image = cv2.imdecode(np.frombuffer(photo.image, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    assert image.shape == (photo.height, photo.width, 3)
+    assert re.fullmatch(TEXT_FORMATS[photo.kind], photo.text), photo.text
+    assert len(photo.boxes) == len(photo.text.replace(" ", ""))
+    for x, y, w, h in photo.boxes:
+        assert 0 <= x and 0 <= y and w > 0 and h > 0
+        assert x + w <= photo.width and y + h <= photo.height
+
+
+def test_same_seed_gives_identical_bytes():
+    for kind in KINDS:
+        first, second = render_photo(kind, 7, STROKES), render_photo(kind, 7, STROKES)
+        assert first.image == second.image
+        assert (first.text, first.boxes) == (second.text, second.boxes)
+
+
+def test_different_seeds_give_different_photos():
+    for kind in KINDS:
+        assert render_photo(kind, 1, STROKES).image != render_photo(kind, 2, STROKES).image
+
+
+def test_make_photos_is_render_photo_with_derived_seeds():
+    photos = make_photos("number", 3, seed=5, digits=STROKES)
+    assert [p.image for p in photos] == [p.image for p in make_photos("number", 3, seed=5, digits=STROKES)]
+    assert len({p.image for p in photos}) == 3
+    assert photos[0].image != make_photos("number", 1, seed=6, digits=STROKES)[0].image
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_decodes_with_its_text_and_boxes(kind):
+    for photo in make_photos(kind, 3, seed=3, digits=STROKES):
+        assert photo.kind == kind
+        _check(photo)
+
+
+def test_blank_has_no_text_and_no_boxes():
+    for photo in make_photos("blank", 2, digits=STROKES):
+        assert photo.text == "" and photo.boxes == []
+
+
+def test_boxes_are_in_reading_order():
+    for photo in make_photos("number", 3, seed=11, digits=STROKES):
+        centres = [x + w / 2 for x, _, w, _ in photo.boxes]
+        assert centres == sorted(centres)
+    for photo in make_photos("two_rows", 3, seed=11, digits=STROKES):
+        top = len(photo.text.split()[0])
+        upper, lower = photo.boxes[:top], photo.boxes[top:]
+        assert max(y + h / 2 for _, y, _, h in upper) < min(y + h / 2 for _, y, _, h in lower)
+
+
+def test_unknown_kind_is_rejected():
+    with pytest.raises(ValueError):
+        render_photo("sideways", 0, STROKES)
+
+
+@pytest.mark.skipif(MNIST_DIGITS is None, reason="MNIST test images not found (set MNIST_DIR)")
+def test_mnist_digits_render():
+    for kind in ("single", "number", "two_rows", "inverted"):
+        for photo in make_photos(kind, 1, seed=1, digits=MNIST_DIGITS):
+            _check(photo)
+    assert render_photo("number", 4, MNIST_DIGITS).image == render_photo("number", 4, MNIST_DIGITS).image
