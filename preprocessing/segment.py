@@ -92,8 +92,8 @@ def _group(blobs: list[Blob]) -> list[Blob]:
 
 def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     """Cut a blob much wider than tall (digits written into each other) at its thinnest columns."""
-    count = min(6, round(blob.w / (0.8 * blob.h)))
-    if blob.w < 1.25 * blob.h or count < 2:
+    count = min(6, round(blob.w / (0.75 * blob.h)))
+    if blob.w < 1.5 * blob.h or count < 2:  # a 0 or 5 written wide is still one digit
         return [blob]
     inside = blob.mask(ink_mask)
     columns = inside.sum(axis=0)
@@ -117,7 +117,7 @@ def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
 def _is_digit_like(blob: Blob, short_side: int) -> bool:
     if blob.h < MIN_DIGIT_HEIGHT_FRACTION * short_side or blob.h > MAX_DIGIT_HEIGHT_FRACTION * short_side:
         return False
-    return blob.h >= 0.6 * blob.w  # not dashes, underlines or scribbles lying flat
+    return blob.h >= 0.45 * blob.w  # not dashes, underlines or scribbles lying flat
 
 
 def _peak_darkness(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> float:
