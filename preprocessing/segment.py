@@ -14,6 +14,7 @@ import numpy as np
 MIN_DIGIT_HEIGHT_FRACTION = 0.035  # of the working image's short side; smaller is a speck
 MAX_DIGIT_HEIGHT_FRACTION = 0.95
 MIN_PEAK_DARKNESS = 0.2  # a digit has some properly dark ink, not only faint texture
+MAX_CLUTTER = 0.4  # the paper around a digit is much lighter than its ink
 MAX_PIECES = 1500  # more pieces of ink than this is a texture (fabric, gravel), not handwriting
 MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
 
@@ -103,7 +104,11 @@ def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
         low, high = max(cuts[-1] + 1, centre - reach), min(blob.w - 1, centre + reach)
         if low >= high:
             return [blob]
-        cuts.append(low + int(np.argmin(columns[low:high])))
+        cut = low + int(np.argmin(columns[low:high]))
+        # Digits that touch meet in a thin neck; a wide 0 has as much ink mid-way as elsewhere.
+        if columns[cut] > 0.6 * np.median(columns[columns > 0]):
+            return [blob]
+        cuts.append(cut)
     cuts.append(blob.w)
     pieces = []
     for start, end in zip(cuts, cuts[1:]):
@@ -120,9 +125,14 @@ def _is_digit_like(blob: Blob, short_side: int) -> bool:
     return blob.h >= 0.45 * blob.w  # not dashes, underlines or scribbles lying flat
 
 
-def _peak_darkness(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> float:
+def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> bool:
+    """Dark enough ink on clean paper: not faint texture, not a pattern of wood grain or fabric."""
+    window = darkness[blob.y : blob.bottom, blob.x : blob.right]
     inside = blob.mask(ink_mask) > 0
-    return float(np.percentile(darkness[blob.y : blob.bottom, blob.x : blob.right][inside], 90)) / 255
+    ink = float(np.percentile(window[inside], 90))
+    around = window[~inside]
+    paper = float(np.percentile(around, 90)) if around.size else 0.0
+    return ink >= MIN_PEAK_DARKNESS * 255 and paper < MAX_CLUTTER * ink
 
 
 def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
@@ -159,7 +169,7 @@ def find_digits(ink_mask: np.ndarray, darkness: np.ndarray) -> list[list[Blob]]:
     candidates = [b for b in pieces if _is_digit_like(b, short_side)]
     tallest = max((b.h for b in candidates), default=0)
     candidates = [
-        b for b in candidates if b.h >= 0.35 * tallest and _peak_darkness(b, ink_mask, darkness) >= MIN_PEAK_DARKNESS
+        b for b in candidates if b.h >= 0.35 * tallest and _stands_out(b, ink_mask, darkness)
     ]  # fmt: skip
     if len(candidates) > MAX_DIGITS:
         return []

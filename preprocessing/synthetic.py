@@ -1058,3 +1058,29 @@ def make_photos(kind: str, count: int, seed: int = 0, digits: DigitSource | None
     """`count` photos of `kind`; photo i is `render_photo(kind, photo_seed(seed, i), digits)`."""
     digits = digits or default_source()
     return [render_photo(kind, photo_seed(seed, index), digits) for index in range(count)]
+
+
+def score_photos(recognizer, photos: list[SyntheticPhoto]) -> dict:
+    """How well `recognizer` (a preprocessing.recognize.Recognizer) reads `photos` of one kind.
+
+    A photo is right when the text read equals the expected text, or, for blank pages, when it
+    is reported as no_digit. "Confidently wrong" counts wrong answers not flagged as unsure.
+    """
+    results = [recognizer.recognize(photo.image) for photo in photos]
+    blank = photos[0].kind == "blank"
+    right = [(r.status == "no_digit") if blank else (r.text == p.text) for r, p in zip(results, photos)]
+    confidently_wrong = sum(not ok and r.status == "ok" for ok, r in zip(right, results))
+    unsure = sum(r.status == "unsure" for r in results)
+    accuracy = sum(right) / len(photos)
+    summary = f"{accuracy:.1%} right ({sum(right)}/{len(photos)})"
+    if not blank:
+        summary += f", {unsure} flagged unsure, {confidently_wrong} confidently wrong"
+    return {
+        "n": len(photos),
+        "accuracy": accuracy,
+        "unsure": unsure,
+        "confidently_wrong": confidently_wrong,
+        "summary": summary,
+        "confidences": [min((d.confidence for d in r.digits), default=0.0) for r in results],
+        "right": right,
+    }
