@@ -1,0 +1,92 @@
+"""Whole recognition on synthetic phone photos, and scripts/predict.py."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.data import DataUnavailable, load_test
+from preprocessing.recognize import ERROR, Recognizer
+from preprocessing.synthetic import DigitSource, make_photos, score_photos
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Measured on this sample (seed 2024, 40 photos per kind, MNIST test digits): single 90 %, number 85 %,
+# two rows 82 %, blank 100 %, inverted 88 %. The floors sit a few photos below, so a real regression
+# fails while the sample's own noise does not.
+FLOORS = {"single": 0.82, "number": 0.75, "two_rows": 0.72, "blank": 0.92, "inverted": 0.8}
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer()
+
+
+@pytest.fixture(scope="module")
+def mnist_digits() -> DigitSource:
+    try:
+        load_test()
+    except DataUnavailable as error:
+        pytest.skip(f"MNIST not available: {error}")
+    return DigitSource.from_mnist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", sorted(FLOORS))
+def test_synthetic_photo_accuracy_does_not_regress(kind, recognizer, mnist_digits):
+    scores = score_photos(recognizer, make_photos(kind, 40, seed=2024, digits=mnist_digits))
+    assert scores["accuracy"] >= FLOORS[kind], scores["summary"]
+
+
+def test_result_has_boxes_top3_and_images(recognizer):
+    photo = make_photos("number", 1, seed=5, digits=DigitSource.strokes_only())[0]
+    result = recognizer.recognize(photo.image)
+    assert result.status in ("ok", "unsure") and len(result.digits) == len(photo.text)
+    for digit in result.digits:
+        assert digit.image.shape == (28, 28)
+        assert [d for d, _ in digit.top3][0] == digit.digit and len(digit.top3) == 3
+        x, y, w, h = digit.box
+        assert 0 <= x and 0 <= y and x + w <= photo.width and y + h <= photo.height
+    assert result.annotated().shape[2] == 3 and result.strip().shape[0] > 0
+
+
+def test_bad_bytes_are_an_error_result_not_an_exception(recognizer):
+    result = recognizer.recognize(b"not an image at all")
+    assert result.status == ERROR and "not an image" in result.error and result.digits == []
+
+
+def test_predict_script_prints_one_json_object_per_image(tmp_path):
+    photos = make_photos("number", 2, seed=11, digits=DigitSource.strokes_only())
+    paths = []
+    for index, photo in enumerate(photos):
+        paths.append(tmp_path / f"photo{index}.jpg")
+        paths[-1].write_bytes(photo.image)
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("shopping list: milk, eggs")
+    paths.insert(1, bad)
+    debug = tmp_path / "debug"
+    command = [sys.executable, "scripts/predict.py", *map(str, paths), "--json", "--debug-dir", str(debug)]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    lines = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert [line["path"] for line in lines] == list(map(str, paths))
+    assert lines[1]["status"] == "error" and lines[1]["error"] and lines[1]["digits"] == []
+    for line in (lines[0], lines[2]):
+        assert set(line) == {"path", "status", "text", "digits", "error", "ms"}
+        assert line["status"] in ("ok", "unsure") and line["error"] is None and line["ms"] > 0
+        for digit in line["digits"]:
+            assert set(digit) == {"digit", "confidence", "top3", "box"}
+            assert len(digit["top3"]) == 3 and len(digit["box"]) == 4
+    assert (debug / "photo0.boxes.png").exists() and (debug / "photo0.digits.png").exists()
+
+
+def test_predict_script_human_output(tmp_path):
+    path = tmp_path / "blank.jpg"
+    path.write_bytes(make_photos("blank", 1, seed=3, digits=DigitSource.strokes_only())[0].image)
+    completed = subprocess.run(
+        [sys.executable, "scripts/predict.py", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0
+    assert completed.stdout.strip().startswith(f"{path}: no digit found")
