@@ -63,9 +63,7 @@ def _load(root: Path, train: bool) -> Split:
     return Split(dataset.data.clone(), dataset.targets.clone())
 
 
-def load_train_validation(
-    data_dir: str | os.PathLike | None = None, limit: int | None = None
-) -> tuple[Split, Split]:
+def load_train_validation(data_dir: str | os.PathLike | None = None, limit: int | None = None) -> tuple[Split, Split]:
     """The 60,000 training images split into train and a fixed 5,000-image validation set."""
     full = _load(resolve_data_dir(data_dir), train=True)
     order = torch.randperm(len(full.labels), generator=torch.Generator().manual_seed(VALIDATION_SEED))

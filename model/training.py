@@ -118,7 +118,13 @@ def train(config: TrainConfig) -> dict:
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
         rate = train_one_epoch(
-            model, train_data, optimizer, scheduler, augmentation, config.batch_size, generator,
+            model,
+            train_data,
+            optimizer,
+            scheduler,
+            augmentation,
+            config.batch_size,
+            generator,
             f"epoch {epoch + 1}/{config.epochs}",
         )
         train_seconds += time.perf_counter() - started
@@ -137,10 +143,16 @@ def train(config: TrainConfig) -> dict:
             best_state = copy.deepcopy(model.state_dict())
         torch.save(
             {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "best": best,
-                "history": history, "best_model": best_state, "train_seconds": train_seconds,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "epoch": epoch + 1,
+                "best": best,
+                "history": history,
+                "best_model": best_state,
+                "train_seconds": train_seconds,
             },
             state_path,
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -108,7 +108,7 @@ def _apply_orientation(gray: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(transform(gray)) if transform else gray
 
 
-def _decode_jpeg(data: bytes, image: Image.Image) -> tuple[np.ndarray, int]:
+def _decode_jpeg(data: bytes, image: Image.Image) -> np.ndarray:
     # A JPEG cut short still "decodes" (grey bottom rows), so check for the end-of-image marker;
     # FF D9 cannot occur inside entropy-coded data, so finding it near the end is reliable.
     if b"\xff\xd9" not in data[-2048:]:
@@ -119,7 +119,7 @@ def _decode_jpeg(data: bytes, image: Image.Image) -> tuple[np.ndarray, int]:
     gray = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED_GRAYSCALE[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
     if gray is None:
         raise CorruptImage("the JPEG image is damaged and cannot be decoded")
-    return gray, factor
+    return gray
 
 
 def _decode_with_pillow(image: Image.Image) -> np.ndarray:
@@ -150,9 +150,9 @@ def decode_image(data: bytes) -> DecodedImage:
     image = _open_header(data)
     orientation = _orientation(image)
     if image.format == "JPEG" and image.mode in ("L", "RGB"):
-        gray, factor = _decode_jpeg(data, image)
+        gray = _decode_jpeg(data, image)
     else:
-        gray, factor = _decode_with_pillow(image), 1
+        gray = _decode_with_pillow(image)
     gray = _apply_orientation(gray, orientation)
     height, width = gray.shape
     long_side = max(height, width)

@@ -1,8 +1,8 @@
 """Photo bytes in, digits out: the one recognition path used by the bot, the CLI and the web demo.
 
-    recognizer = Recognizer()                       # loads the shipped model once
-    result = recognizer.recognize(open("photo.jpg", "rb").read())
-    print(result.status, result.text)
+recognizer = Recognizer()                       # loads the shipped model once
+result = recognizer.recognize(open("photo.jpg", "rb").read())
+print(result.status, result.text)
 """
 
 import time
@@ -139,11 +139,10 @@ class Recognizer:
             order = np.argsort(p)[::-1][:3]
             box = tuple(round(v * image.scale) for v in (blob.x, blob.y, blob.w, blob.h))
             digits.append(
-                Digit(int(order[0]), float(p[order[0]]), [(int(k), float(p[k])) for k in order], box,
-                      row_index, p, crop)  # fmt: skip
+                Digit(
+                    int(order[0]), float(p[order[0]]), [(int(k), float(p[k])) for k in order], box, row_index, p, crop
+                )  # fmt: skip
             )
-        text = " ".join(
-            "".join(str(d.digit) for d in digits if d.row == row_index) for row_index in range(len(rows))
-        )
+        text = " ".join("".join(str(d.digit) for d in digits if d.row == row_index) for row_index in range(len(rows)))
         status = OK if all(d.confidence >= self.threshold for d in digits) else UNSURE
         return Recognition(status, text, digits, photo=image.gray, scale=image.scale)

@@ -115,7 +115,9 @@ def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
         rows = np.flatnonzero(inside[:, start:end].any(axis=1))
         if len(rows) == 0 or rows[-1] - rows[0] + 1 < 0.6 * blob.h:
             return [blob]  # a piece without a digit's height: a scribble or a line, not digits
-        pieces.append(Blob(blob.x + start, blob.y + int(rows[0]), end - start, int(rows[-1] - rows[0] + 1), blob.contours))
+        pieces.append(
+            Blob(blob.x + start, blob.y + int(rows[0]), end - start, int(rows[-1] - rows[0] + 1), blob.contours)
+        )
     return pieces
 
 

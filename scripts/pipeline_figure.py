@@ -1,7 +1,7 @@
 """Draw the README's pipeline picture: a photo, the digits found on it, the 28x28 images the model saw.
 
-    python scripts/pipeline_figure.py                       # a synthetic photo -> scripts/examples/pipeline.jpg
-    python scripts/pipeline_figure.py my_photo.jpg --out /tmp/pipeline.png
+python scripts/pipeline_figure.py                       # a synthetic photo -> scripts/examples/pipeline.jpg
+python scripts/pipeline_figure.py my_photo.jpg --out /tmp/pipeline.png
 """
 
 import argparse
