@@ -34,3 +34,7 @@ evaluate: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
+
+demo: $(STAMP)
+	$(BIN)/python -c "import gradio, gradio_client" 2>/dev/null || $(BIN)/pip install --quiet -e ".[web]"
+	$(BIN)/python scripts/web_demo.py

@@ -77,8 +77,10 @@ class Recognition:
             colour = (40, 170, 40) if d.confidence >= 0.5 else (30, 120, 230)
             cv2.rectangle(picture, (x, y), (x + w, y + h), colour, thickness)
             label = f"{d.digit} {d.confidence:.0%}"
-            font = max(0.4, h / 90)
-            cv2.putText(picture, label, (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, font, colour, thickness)
+            font = min(1.0, max(0.4, h / 120))
+            # Above the box, or inside its top when the box starts at the top of the picture.
+            baseline = y - 4 if y > 24 else y + round(22 * font)
+            cv2.putText(picture, label, (x + 2, baseline), cv2.FONT_HERSHEY_SIMPLEX, font, colour, thickness)
         return picture
 
     def strip(self, cell: int = 84) -> np.ndarray:
