@@ -42,6 +42,7 @@ def table(title: str, rows: list[tuple[str, str]]) -> None:
 
 
 def bench_model(steps: int = 30, calls: int = 1000) -> None:
+    threads = torch.get_num_threads()  # training uses torch's default; inference below uses 1
     model = DigitNet()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(0)
@@ -64,7 +65,6 @@ def bench_model(steps: int = 30, calls: int = 1000) -> None:
         classifier.probabilities(digit)
         timings.append((time.perf_counter() - started) * 1000)
     timings = timings[20:]
-    threads = torch.get_num_threads()
     table(
         "Model (DigitNet)",
         [
@@ -84,6 +84,10 @@ def bench_photos(count: int) -> None:
         rows.append((kind, scores["summary"]))
     table(f"Synthetic photos ({count} per kind, seed 0)", rows)
 
+
+def bench_speed() -> None:
+    cv2.setNumThreads(1)
+    recognizer = Recognizer(threads=1)
     photos = [p for p in make_photos("single", 200, seed=1) if (p.width, p.height) == (1280, 960)]
     recognise_ms, decode_ms = [], []
     for photo in photos:
@@ -162,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_model()
     if "photos" in parts:
         bench_photos(args.photos)
+    if "speed" in parts:
+        bench_speed()
     if "threshold" in parts:
         bench_threshold(args.photos // 2)
     if "bot" in parts:
