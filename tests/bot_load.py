@@ -16,7 +16,7 @@ import time
 from functools import cache
 from pathlib import Path
 
-from telegram_stand_in import TelegramStandIn
+from telegram_stand_in import StandInUser, TelegramStandIn
 
 from preprocessing.synthetic import DigitSource, SyntheticPhoto, render_photo
 
@@ -77,11 +77,28 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-async def run_load_test(
-    users: int = 20, photos_per_user: int = 10, messages_per_second: float = 0, timeout: float = 120.0
-) -> dict:
-    """Send users x photos_per_user photos at once to the real bot process; latency from update to reply.
+async def _send_all(sends: list[tuple[StandInUser, SyntheticPhoto]], over_seconds: float) -> list[dict]:
+    if not over_seconds:
+        return await asyncio.gather(*(person.send_photo(photo.image) for person, photo in sends))
+    messages, start = [], time.perf_counter()
+    for index, (person, photo) in enumerate(sends):
+        await asyncio.sleep(max(0.0, start + index * over_seconds / len(sends) - time.perf_counter()))
+        messages.append(await person.send_photo(photo.image))
+    return messages
 
+
+async def run_load_test(
+    users: int = 20,
+    photos_per_user: int = 10,
+    messages_per_second: float = 0,
+    over_seconds: float = 0.0,
+    timeout: float = 120.0,
+) -> dict:
+    """Send users x photos_per_user photos to the real bot process; latency from update to reply.
+
+    The photos go all at once (over_seconds=0), so the last answers wait for all the others: p95 then
+    measures the queue, about 0.95 x photos / throughput. over_seconds > 0 spreads them evenly instead,
+    a steady stream, whose latency is the bot's own while it keeps up.
     messages_per_second is the bot's overall flood limit (TELEGRAM_MESSAGES_PER_SECOND): 0 measures the
     bot itself; 30, the default for api.telegram.org, caps the bot at 30 requests a second and, with a
     chat action and an answer per photo, at 15 photos a second.
@@ -103,7 +120,7 @@ async def run_load_test(
                     api.photo_sizes(photo.image)  # made now, not while the clock runs
                 sends = [(person, photos[(i + round_) % len(photos)]) for round_ in range(photos_per_user)
                          for i, person in enumerate(people)]  # fmt: skip
-                messages = await asyncio.gather(*(person.send_photo(photo.image) for person, photo in sends))
+                messages = await _send_all(sends, over_seconds)
                 try:
                     await api.wait_until(lambda: all(api.replies_to(m) for m in messages), timeout)
                 except AssertionError:
@@ -124,6 +141,7 @@ async def run_load_test(
         "photos_per_s": round(len(answers) / (last_answered - first_sent), 1) if answers else 0.0,
         "p50_ms": round(_percentile(milliseconds, 50), 1) if answers else None,
         "p95_ms": round(_percentile(milliseconds, 95), 1) if answers else None,
+        "sent_over_s": over_seconds,
         "messages_per_second_limit": messages_per_second,
         "bot_log_tail": "" if len(answers) == len(messages) else log_tail,
     }
