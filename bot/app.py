@@ -81,7 +81,7 @@ def build_services(settings: Settings) -> Services:
     metrics_path = settings.model_path.parent / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     confusion = settings.model_path.parent / "confusion.png"
-    model = recognizer.classifier.model
+    model = recognizer.classifier.network
     versions = {
         "python-telegram-bot": telegram.__version__,
         "PyTorch": torch.__version__,

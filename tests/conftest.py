@@ -1,7 +1,6 @@
 """Shared fixtures."""
 
 import pytest
-from bot_load import reference_photos
 from telegram_stand_in import TelegramStandIn
 
 
@@ -13,6 +12,8 @@ async def stand_in():
 
 
 @pytest.fixture(scope="session")
-def photos() -> dict[str, bytes]:
-    """Phone-like JPEGs whose reading is known; the shipped model reads each right and with confidence."""
+def known_photos():
+    """Phone-like photos (SyntheticPhoto) whose reading is known: the shipped model reads each right and surely."""
+    from bot_load import reference_photos  # imported here so that other tests do not depend on the photo generator
+
     return reference_photos()

@@ -80,8 +80,8 @@ def feedback_rows(settings: Settings, query: str) -> list[tuple]:
 # -- photos and other messages ------------------------------------------------------------------------------
 
 
-async def test_photo_of_a_number_is_answered_with_the_number_in_bold(stand_in, bot, photos):
-    photo: SyntheticPhoto = photos[1]
+async def test_photo_of_a_number_is_answered_with_the_number_in_bold(stand_in, bot, known_photos):
+    photo: SyntheticPhoto = known_photos[1]
     message = await stand_in.user(1001).send_photo(photo.image)
     reply = await stand_in.reply_to(message)
     assert first_line(reply) == photo.text and is_bold_first_line(reply)
@@ -92,8 +92,8 @@ async def test_photo_of_a_number_is_answered_with_the_number_in_bold(stand_in, b
     assert sorted(b.split(":")[0] for b in buttons(reply)) == ["no", "ok", "see"]
 
 
-async def test_single_digit_answer_gives_confidence_and_two_runners_up(stand_in, bot, photos):
-    photo = photos[0]
+async def test_single_digit_answer_gives_confidence_and_two_runners_up(stand_in, bot, known_photos):
+    photo = known_photos[0]
     reply = await stand_in.reply_to(await stand_in.user(1001).send_photo(photo.image))
     lines = reply["text"].split("\n")
     assert lines[0] == photo.text and is_bold_first_line(reply)
@@ -102,8 +102,8 @@ async def test_single_digit_answer_gives_confidence_and_two_runners_up(stand_in,
     assert len(runners_up) == 2 and all(guess[0].isdigit() and guess[0] != photo.text for guess in runners_up)
 
 
-async def test_image_sent_as_a_file_is_read(stand_in, bot, photos):
-    photo = photos[2]
+async def test_image_sent_as_a_file_is_read(stand_in, bot, known_photos):
+    photo = known_photos[2]
     message = await stand_in.user(1001).send_document(png_of(photo.image), "digits.png", "image/png")
     reply = await stand_in.reply_to(message)
     assert first_line(reply) == photo.text and is_bold_first_line(reply)
@@ -134,8 +134,8 @@ async def test_anything_else_gets_a_hint(stand_in, bot, send):
     assert not stand_in.calls_to("getFile")
 
 
-async def test_corrupt_jpeg_gets_a_clear_answer(stand_in, bot, photos):
-    truncated = photos[1].image[: len(photos[1].image) // 2]
+async def test_corrupt_jpeg_gets_a_clear_answer(stand_in, bot, known_photos):
+    truncated = known_photos[1].image[: len(known_photos[1].image) // 2]
     reply = await stand_in.reply_to(await stand_in.user(1001).send_document(truncated, "cut.jpg", "image/jpeg"))
     assert reply["text"] == "I couldn't read this image: the JPEG file is truncated (did the upload finish?)."
     assert "reply_markup" not in reply
@@ -184,17 +184,17 @@ async def test_about_describes_the_model_from_its_checkpoint(stand_in, bot):
 # -- the three buttons, the feedback store, a restart -------------------------------------------------------
 
 
-async def test_buttons_store_feedback_that_survives_a_restart(stand_in, tmp_path, photos):
+async def test_buttons_store_feedback_that_survives_a_restart(stand_in, tmp_path, known_photos):
     settings = settings_for(stand_in, tmp_path)
     alice = stand_in.user(1001)
     async with running_bot(settings):
-        right = await alice.send_photo(photos[1].image)
+        right = await alice.send_photo(known_photos[1].image)
         right_reply = await stand_in.reply_to(right)
         await alice.press(right_reply, button(right_reply, "ok:"))
         await stand_in.wait_until(lambda: buttons(stand_in.current(right_reply)) == [f"see:{right['message_id']}"])
 
         # "Wrong", then the keypad: 1, 2, new row, 3, backspace, 4, Done.
-        wrong = await alice.send_photo(photos[2].image)
+        wrong = await alice.send_photo(known_photos[2].image)
         wrong_reply = await stand_in.reply_to(wrong)
         await alice.press(wrong_reply, button(wrong_reply, "no:"))
         for entry in ["1", "12", "12_", "12_3", "12_", "12_4"]:
@@ -204,11 +204,11 @@ async def test_buttons_store_feedback_that_survives_a_restart(stand_in, tmp_path
         await stand_in.wait_until(lambda: f"done:{wrong['message_id']}:12_4" in buttons(stand_in.current(wrong_reply)))
         await alice.press(wrong_reply, f"done:{wrong['message_id']}:12_4")
         thanks = await stand_in.reply_to(wrong_reply)
-        assert thanks["text"] == f"{photos[2].text} → 12 4\nThanks! I saved the right answer."
+        assert thanks["text"] == f"{known_photos[2].text} → 12 4\nThanks! I saved the right answer."
         assert buttons(stand_in.current(wrong_reply)) == [f"see:{wrong['message_id']}"]
 
         # "Wrong", then the right number typed in.
-        typed = await alice.send_photo(photos[0].image)
+        typed = await alice.send_photo(known_photos[0].image)
         typed_reply = await stand_in.reply_to(typed)
         await alice.press(typed_reply, button(typed_reply, "no:"))
         await stand_in.wait_until(lambda: len(buttons(stand_in.current(typed_reply))) > 10)
@@ -219,13 +219,13 @@ async def test_buttons_store_feedback_that_survives_a_restart(stand_in, tmp_path
 
     answers = feedback_rows(settings, "SELECT message_id, text, length(crops), confidences FROM answers ORDER BY id")
     assert [(m, t, n) for m, t, n, _ in answers] == [
-        (right["message_id"], photos[1].text, 784 * len(photos[1].text)),
-        (wrong["message_id"], photos[2].text, 784 * len(photos[2].text)),
-        (typed["message_id"], photos[0].text, 784),
+        (right["message_id"], known_photos[1].text, 784 * len(known_photos[1].text)),
+        (wrong["message_id"], known_photos[2].text, 784 * len(known_photos[2].text)),
+        (typed["message_id"], known_photos[0].text, 784),
     ]
-    assert len(json.loads(answers[0][3])) == len(photos[1].text)
+    assert len(json.loads(answers[0][3])) == len(known_photos[1].text)
     verdicts = feedback_rows(settings, "SELECT answer_id, user_id, correct, label FROM verdicts ORDER BY id")
-    assert verdicts == [(1, 1001, 1, photos[1].text), (2, 1001, 0, "12 4"), (3, 1001, 0, "7")]
+    assert verdicts == [(1, 1001, 1, known_photos[1].text), (2, 1001, 0, "12 4"), (3, 1001, 0, "7")]
 
     async with running_bot(settings):  # a new process would see the same: the store is a file
         downloads_before = len(stand_in.calls_to("getFile"))
@@ -236,13 +236,13 @@ async def test_buttons_store_feedback_that_survives_a_restart(stand_in, tmp_path
         accuracy = await stand_in.reply_to(await alice.send_command("/accuracy"))
     strip_png = [c.params["photo"] for c in stand_in.calls_to("sendPhoto")][1]
     strip_image = cv2.imdecode(np.frombuffer(strip_png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    assert strip_image.shape == (88, 88 * len(photos[1].text))  # one enlarged 28x28 tile per digit
+    assert strip_image.shape == (88, 88 * len(known_photos[1].text))  # one enlarged 28x28 tile per digit
     assert annotated["caption"].startswith("What I saw") and strip["caption"].startswith("The 28×28 images")
     assert "1 of 3 answers confirmed (33%), 2 corrected" in accuracy["text"]
 
 
-async def test_what_did_you_see_sends_the_annotated_photo_and_the_strip(stand_in, bot, photos):
-    photo = photos[1]
+async def test_what_did_you_see_sends_the_annotated_photo_and_the_strip(stand_in, bot, known_photos):
+    photo = known_photos[1]
     reply = await stand_in.reply_to(await stand_in.user(1001).send_photo(photo.image))
     await stand_in.user(1001).press(reply, button(reply, "see:"))
     await stand_in.wait_until(lambda: len(stand_in.calls_to("sendPhoto")) == 2)
@@ -256,9 +256,9 @@ async def test_what_did_you_see_sends_the_annotated_photo_and_the_strip(stand_in
     assert stand_in.calls_to("answerCallbackQuery")
 
 
-async def test_cancel_puts_the_answer_buttons_back(stand_in, bot, photos):
+async def test_cancel_puts_the_answer_buttons_back(stand_in, bot, known_photos):
     user = stand_in.user(1001)
-    reply = await stand_in.reply_to(await user.send_photo(photos[0].image))
+    reply = await stand_in.reply_to(await user.send_photo(known_photos[0].image))
     original = buttons(reply)
     await user.press(reply, button(reply, "no:"))
     await stand_in.wait_until(lambda: any(b.startswith("cancel:") for b in buttons(stand_in.current(reply))))
@@ -278,61 +278,61 @@ async def test_a_button_the_bot_did_not_make_is_answered(stand_in, bot):
 # -- access, limits, failures, many users -------------------------------------------------------------------
 
 
-async def test_allowlist_refuses_others_once_and_serves_the_allowed(stand_in, tmp_path, photos):
+async def test_allowlist_refuses_others_once_and_serves_the_allowed(stand_in, tmp_path, known_photos):
     async with running_bot(settings_for(stand_in, tmp_path, ALLOWED_USER_IDS="1001, 1002")):
         stranger = stand_in.user(6666)
-        first = await stranger.send_photo(photos[0].image)
+        first = await stranger.send_photo(known_photos[0].image)
         refusal = await stand_in.reply_to(first)
         second = await stranger.send_command("/start")
-        friend = await stand_in.user(1002).send_photo(photos[0].image)
-        assert first_line(await stand_in.reply_to(friend)) == photos[0].text
+        friend = await stand_in.user(1002).send_photo(known_photos[0].image)
+        assert first_line(await stand_in.reply_to(friend)) == known_photos[0].text
     assert refusal["text"] == "Sorry, this bot is private and only answers its owner's friends."
     assert not stand_in.replies_to(second)
     assert len([m for m in stand_in.sent if m["chat"]["id"] == 6666]) == 1
 
 
-async def test_per_user_limit_is_polite_and_leaves_other_users_alone(stand_in, tmp_path, photos):
+async def test_per_user_limit_is_polite_and_leaves_other_users_alone(stand_in, tmp_path, known_photos):
     async with running_bot(settings_for(stand_in, tmp_path, USER_PHOTOS_PER_MINUTE="2")):
         busy = stand_in.user(1001)
-        sent = [await busy.send_photo(photos[0].image) for _ in range(4)]
-        other = await stand_in.user(1002).send_photo(photos[0].image)
+        sent = [await busy.send_photo(known_photos[0].image) for _ in range(4)]
+        other = await stand_in.user(1002).send_photo(known_photos[0].image)
         await stand_in.reply_to(other)
         await stand_in.wait_until(lambda: all(stand_in.replies_to(m) for m in sent[:3]))
         await asyncio.sleep(0.3)  # time for a wrong extra answer to the fourth photo to show up
-    assert [first_line(stand_in.replies_to(m)[0]) for m in sent[:2]] == [photos[0].text] * 2
+    assert [first_line(stand_in.replies_to(m)[0]) for m in sent[:2]] == [known_photos[0].text] * 2
     assert stand_in.replies_to(sent[2])[0]["text"].startswith("You've sent 2 photos in the last minute")
     assert not stand_in.replies_to(sent[3])  # told once, not once per photo
 
 
-async def test_api_errors_500_and_429_and_slow_responses_are_survived(stand_in, bot, photos):
+async def test_api_errors_500_and_429_and_slow_responses_are_survived(stand_in, bot, known_photos):
     user = stand_in.user(1001)
     stand_in.fail_next("sendMessage", 500)
-    after_500 = await stand_in.reply_to(await user.send_photo(photos[0].image))
+    after_500 = await stand_in.reply_to(await user.send_photo(known_photos[0].image))
     stand_in.fail_next("sendMessage", 429, retry_after=1)
-    after_429 = await stand_in.reply_to(await user.send_photo(photos[0].image))
+    after_429 = await stand_in.reply_to(await user.send_photo(known_photos[0].image))
     stand_in.fail_next("getFile", None, delay=2.0)
     stand_in.fail_next("getUpdates", 500)
-    slow = await stand_in.reply_to(await user.send_photo(photos[0].image))
-    assert [first_line(m) for m in (after_500, after_429, slow)] == [photos[0].text] * 3
+    slow = await stand_in.reply_to(await user.send_photo(known_photos[0].image))
+    assert [first_line(m) for m in (after_500, after_429, slow)] == [known_photos[0].text] * 3
     statuses = [c.status for c in stand_in.calls_to("sendMessage")]
     assert statuses == [500, 200, 429, 200, 200]
     retry_wait = stand_in.calls_to("sendMessage")[3].at - stand_in.calls_to("sendMessage")[2].at
     assert retry_wait >= 1.0  # RetryAfter was honoured
 
 
-async def test_a_failing_update_gets_an_apology_and_the_bot_carries_on(stand_in, bot, photos):
+async def test_a_failing_update_gets_an_apology_and_the_bot_carries_on(stand_in, bot, known_photos):
     user = stand_in.user(1001)
     gone = await user.send_document(None, "expired.jpg", "image/jpeg", size=1000)  # getFile works, download 404s
     apology = await stand_in.wait_until(lambda: [m for m in stand_in.sent if m["chat"]["id"] == 1001])
     assert apology[0]["text"] == "Sorry, something went wrong on my side while handling that. Please try again."
     assert gone["message_id"] != apology[0]["message_id"]
-    reply = await stand_in.reply_to(await user.send_photo(photos[0].image))
-    assert first_line(reply) == photos[0].text
+    reply = await stand_in.reply_to(await user.send_photo(known_photos[0].image))
+    assert first_line(reply) == known_photos[0].text
 
 
-async def test_twenty_users_at_once_are_all_answered_right_and_in_their_order(stand_in, bot, photos):
+async def test_twenty_users_at_once_are_all_answered_right_and_in_their_order(stand_in, bot, known_photos):
     users = [stand_in.user(2000 + n) for n in range(20)]
-    sends = [(user, photos[(n + k) % len(photos)]) for k in range(2) for n, user in enumerate(users)]
+    sends = [(user, known_photos[(n + k) % len(known_photos)]) for k in range(2) for n, user in enumerate(users)]
     messages = await asyncio.gather(*(user.send_photo(photo.image) for user, photo in sends))
     await stand_in.wait_until(lambda: all(stand_in.replies_to(m) for m in messages), timeout=60)
     for message, (_, photo) in zip(messages, sends, strict=True):

@@ -56,19 +56,19 @@ async def test_a_token_telegram_refuses_exits_2_without_showing_it(stand_in, tmp
     assert revoked.split(":")[1] not in log and "[REDACTED-TOKEN]" in log  # PTB's own error names the token
 
 
-async def test_token_never_reaches_the_logs_at_debug(stand_in, tmp_path, photos):
+async def test_token_never_reaches_the_logs_at_debug(stand_in, tmp_path, known_photos):
     process = start_bot(stand_in, tmp_path, LOG_LEVEL="DEBUG")
     try:
         await wait_until_polling(stand_in, process)
         stand_in.fail_next("sendMessage", 500)  # a retry, logged with the failing request
-        reply = await stand_in.reply_to(await stand_in.user(1001).send_photo(photos[0].image))
+        reply = await stand_in.reply_to(await stand_in.user(1001).send_photo(known_photos[0].image))
         stand_in.fail_next("getFile", 400)  # an error, logged with its traceback; the user gets an apology
-        await stand_in.user(1001).send_photo(photos[1].image)
+        await stand_in.user(1001).send_photo(known_photos[1].image)
         await stand_in.wait_until(lambda: len(stand_in.sent) == 2, timeout=30)
     finally:
         assert await stop_bot(process) == 0
     log = (tmp_path / "bot.log").read_text()
-    assert reply["text"].split("\n")[0] == photos[0].text
+    assert reply["text"].split("\n")[0] == known_photos[0].text
     assert "Set Bot API URL: http://127.0.0.1" in log and "getUpdates" in log and "Traceback" in log
     assert "[REDACTED-TOKEN]" in log
     assert stand_in.token not in log and stand_in.token.split(":")[1] not in log
@@ -76,12 +76,12 @@ async def test_token_never_reaches_the_logs_at_debug(stand_in, tmp_path, photos)
     assert all(stand_in.token.split(":")[1] not in m.get("text", "") for m in stand_in.sent)
 
 
-async def test_feedback_survives_the_bot_being_killed(stand_in, tmp_path, photos):
+async def test_feedback_survives_the_bot_being_killed(stand_in, tmp_path, known_photos):
     process = start_bot(stand_in, tmp_path)
     try:
         await wait_until_polling(stand_in, process)
         alice = stand_in.user(1001)
-        reply = await stand_in.reply_to(await alice.send_photo(photos[1].image))
+        reply = await stand_in.reply_to(await alice.send_photo(known_photos[1].image))
         await alice.press(reply, next(b["callback_data"] for b in reply["reply_markup"]["inline_keyboard"][0]))
         await stand_in.wait_until(lambda: stand_in.calls_to("editMessageReplyMarkup"), timeout=30)
     finally:
@@ -90,9 +90,9 @@ async def test_feedback_survives_the_bot_being_killed(stand_in, tmp_path, photos
     with sqlite3.connect(tmp_path / "feedback.sqlite3") as connection:
         answers = connection.execute("SELECT user_id, text, confidences FROM answers").fetchall()
         verdicts = connection.execute("SELECT correct, label FROM verdicts").fetchall()
-    assert [(user, text) for user, text, _ in answers] == [(1001, photos[1].text)]
-    assert len(json.loads(answers[0][2])) == len(photos[1].text)
-    assert verdicts == [(1, photos[1].text)]
+    assert [(user, text) for user, text, _ in answers] == [(1001, known_photos[1].text)]
+    assert len(json.loads(answers[0][2])) == len(known_photos[1].text)
+    assert verdicts == [(1, known_photos[1].text)]
 
 
 def free_port() -> int:
