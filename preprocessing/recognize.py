@@ -1,8 +1,10 @@
 """Photo bytes in, digits out: the one recognition path used by the bot, the CLI and the web demo.
 
-recognizer = Recognizer()                       # loads the shipped model once
-result = recognizer.recognize(open("photo.jpg", "rb").read())
-print(result.status, result.text)
+    recognizer = Recognizer()                       # loads the shipped model once
+    result = recognizer.recognize(open("photo.jpg", "rb").read())
+    print(result.status, result.text)
+
+Load the Recognizer once and reuse it: loading the model is the slow part.
 """
 
 import time

@@ -83,9 +83,10 @@ def _group(blobs: list[Blob]) -> list[Blob]:
                     break
             if partner is None:
                 merged.append(blob)
+                partner = len(merged) - 1
             else:
                 merged[partner] = merged[partner].merged(blob)
-            widest = max(widest, merged[partner if partner is not None else -1].w)
+            widest = max(widest, merged[partner].w)
         if len(merged) == len(blobs):
             return merged
         blobs = merged

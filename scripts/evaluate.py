@@ -1,8 +1,10 @@
 """Evaluate a checkpoint on the 10,000 MNIST test images.
 
-python scripts/evaluate.py                      # the shipped model/weights/model.pt
-python scripts/evaluate.py --json
-python scripts/evaluate.py --model runs/x/model.pt --plots runs/x
+    python scripts/evaluate.py                      # the shipped model/weights/model.pt
+    python scripts/evaluate.py --json
+    python scripts/evaluate.py --model runs/x/model.pt --plots runs/x
+
+Prints accuracy and per-digit accuracy, or one JSON object with --json.
 """
 
 import argparse
