@@ -29,12 +29,15 @@ from bot import handlers, replies
 from bot.config import Settings
 from bot.feedback import FeedbackStore
 from bot.handlers import Services
-from bot.limits import ChatOrder, PhotoRateLimit
+from bot.limits import ChatOrder, PhotoRateLimit, Throttle
 from bot.reader import PhotoReader
 from preprocessing.recognize import Recognizer
 
 logger = logging.getLogger(__name__)
 
+CHAT_ACTION_SECONDS = 4.0  # Telegram shows a chat action for 5 s
+CONNECTION_POOL_SIZE = 4
+POOL_TIMEOUT = 30.0  # seconds a request may wait for a free connection in a burst
 NETWORK_RETRIES = 3  # for Bot API calls that fail with a 5xx or a timeout; 429s are AIORateLimiter's
 
 
@@ -94,6 +97,7 @@ def build_services(settings: Settings) -> Services:
         store=FeedbackStore(settings.feedback_db),
         rate_limit=PhotoRateLimit(settings.user_photos_per_minute),
         order=ChatOrder(),
+        progress=Throttle(CHAT_ACTION_SECONDS),
         metrics=metrics,
         confusion_png=confusion if confusion.is_file() else None,
         about=replies.about_text(type(model).__name__, _describe(model), metrics, versions),
@@ -124,6 +128,10 @@ def build_application(settings: Settings, shared: Services) -> Application:
         .base_file_url(settings.base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, do_quote=True, allow_sending_without_reply=True))
         .concurrent_updates(True)
+        # httpx checks every pooled connection on each request: PTB's default of 256 connections
+        # costs more CPU than a photo's recognition under load, and 8 keep up with Telegram's 30/s.
+        .connection_pool_size(CONNECTION_POOL_SIZE)
+        .pool_timeout(POOL_TIMEOUT)
         .rate_limiter(RetryingRateLimiter(overall_max_rate=settings.messages_per_second, max_retries=3))
         .post_init(on_start)
         .post_shutdown(on_stop)

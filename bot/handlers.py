@@ -17,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from bot import replies
 from bot.config import Settings
 from bot.feedback import FeedbackStore
-from bot.limits import ChatOrder, PhotoRateLimit
+from bot.limits import ChatOrder, PhotoRateLimit, Throttle
 from bot.reader import PhotoReader
 from preprocessing.decode import MAX_FILE_BYTES
 from preprocessing.recognize import ERROR, Recognition
@@ -32,6 +32,7 @@ class Services:
     store: FeedbackStore
     rate_limit: PhotoRateLimit
     order: ChatOrder
+    progress: Throttle  # chat actions ("typing...") per chat and action
     metrics: dict | None  # the model's metrics.json
     confusion_png: Path | None
     about: str  # the /about text, fixed for the life of the process
@@ -93,8 +94,13 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # -- photos -------------------------------------------------------------------------------------------------
 
 
-async def _show_progress(message: Message, action: str) -> None:
-    """The "typing" indicator is a nicety: its failure must not cost the user the answer."""
+async def _show_progress(shared: Services, message: Message, action: str) -> None:
+    """ "typing..." while a photo is read; a nicety whose failure must not cost the user the answer.
+
+    Telegram shows it for 5 seconds, so a chat sending many photos at once needs it only once.
+    """
+    if not shared.progress.allow((message.chat_id, action)):
+        return
     try:
         await message.reply_chat_action(action)
     except TelegramError as error:
@@ -109,17 +115,15 @@ async def _download(context: ContextTypes.DEFAULT_TYPE, file_id: str) -> bytes:
 async def _fetch(
     context: ContextTypes.DEFAULT_TYPE, message: Message, attachment: PhotoSize | Document
 ) -> bytes | None:
-    """The file's bytes, or None once the user has been told it is over Telegram's download limit."""
+    """The file's bytes, or None when it is over Telegram's download limit."""
     if attachment.file_size and attachment.file_size > MAX_FILE_BYTES:
-        await message.reply_text(replies.too_big_text(attachment.file_size, MAX_FILE_BYTES))
         return None
-    await _show_progress(message, ChatAction.TYPING)
+    await _show_progress(services(context), message, ChatAction.TYPING)
     try:
         return await _download(context, attachment.file_id)
     except BadRequest as error:  # Telegram's own check, for files whose size the update did not say
         if "too big" not in str(error).lower():
             raise
-        await message.reply_text(replies.too_big_text(attachment.file_size, MAX_FILE_BYTES))
         return None
 
 
@@ -130,14 +134,19 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     refusal = shared.rate_limit.take(user.id)
     if refusal and not refusal.first:
         return  # the user was told a moment ago; answering every extra photo would flood them
-    async with shared.order.turn(message.chat_id):  # this chat's earlier photos are answered first
+    # The chat's photos are downloaded and read side by side, and answered in the order they came.
+    async with shared.order.turn(message.chat_id) as answer_turn:
         if refusal:
+            await answer_turn()
             await message.reply_text(replies.rate_limited_text(shared.rate_limit.per_window, refusal.retry_in))
             return
-        data = await _fetch(context, message, attachment)
-        if data is None:
+        async with shared.reader.admission:
+            data = await _fetch(context, message, attachment)
+            result = await shared.reader.read(data) if data is not None else None
+        await answer_turn()
+        if result is None:
+            await message.reply_text(replies.too_big_text(attachment.file_size, MAX_FILE_BYTES))
             return
-        result = await shared.reader.read(data)
         if result.status == ERROR:
             await message.reply_text(replies.unreadable_text(result.error))
             return
@@ -171,7 +180,7 @@ async def see(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     callback = replies.parse_callback(query.data)
     await query.answer()
-    await _show_progress(query.message, ChatAction.UPLOAD_PHOTO)
+    await _show_progress(services(context), query.message, ChatAction.UPLOAD_PHOTO)
     result = await _find_result(context, query.message.chat.id, callback.message_id)
     if result is None:
         await query.message.reply_text(replies.NO_ANSWER_ANY_MORE)

@@ -1,11 +1,11 @@
-"""Per-user photo rate limit and per-chat answer order, both in memory."""
+"""Per-user photo rate limit, per-chat answer order and chat-action throttle, all in memory."""
 
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -41,30 +41,49 @@ class PhotoRateLimit:
         return Refusal(retry_in, first)
 
 
-@dataclass
-class _Queue:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    waiting: int = 0  # handlers holding or waiting for the lock
-
-
 class ChatOrder:
-    """One turn at a time per chat, in arrival order, so a user's answers come in the order of their photos.
+    """Answers in arrival order per chat, while the work behind them overlaps.
 
-    asyncio.Lock wakes its waiters first-in first-out, and handlers ask for their turn before their first
-    await, so turns follow the order in which updates were dispatched.
+    A handler takes its turn before its first await (so turns follow the order in which updates were
+    dispatched), does its slow work (download, recognition) at once, and awaits `answer_turn()` just
+    before replying: that returns once every earlier turn of the chat has ended.
     """
 
     def __init__(self) -> None:
-        self._queues: dict[int, _Queue] = {}
+        self._open: dict[int, list[asyncio.Event]] = {}  # per chat, one event per turn not yet ended
 
     @asynccontextmanager
-    async def turn(self, chat_id: int) -> AsyncIterator[None]:
-        queue = self._queues.setdefault(chat_id, _Queue())
-        queue.waiting += 1
+    async def turn(self, chat_id: int) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+        open_turns = self._open.setdefault(chat_id, [])
+        earlier, ended = list(open_turns), asyncio.Event()
+        open_turns.append(ended)
+
+        async def answer_turn() -> None:
+            for turn_ended in earlier:
+                await turn_ended.wait()
+
         try:
-            async with queue.lock:
-                yield
+            yield answer_turn
         finally:
-            queue.waiting -= 1
-            if queue.waiting == 0:
-                del self._queues[chat_id]  # idle chats cost no memory
+            ended.set()
+            open_turns.remove(ended)
+            if not open_turns:
+                del self._open[chat_id]  # idle chats cost no memory
+
+
+class Throttle:
+    """At most one event per key every `interval` seconds: a "typing..." shown per chat, say."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._last: dict[object, float] = {}
+
+    def allow(self, key: object) -> bool:
+        now = self.clock()
+        if now - self._last.get(key, -self.interval) < self.interval:
+            return False
+        self._last[key] = now
+        if len(self._last) > 10_000:  # forget keys gone quiet, so memory stays bounded
+            self._last = {k: t for k, t in self._last.items() if now - t < self.interval}
+        return True

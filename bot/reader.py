@@ -15,14 +15,19 @@ from typing import TypeVar
 from preprocessing.recognize import Recognition, Recognizer, encode_png
 
 T = TypeVar("T")
+PHOTOS_PER_WORKER = 4
 RECENT_RESULTS = 64  # each holds a working-size grayscale photo (at most about 640 x 640 bytes)
 
 
 class PhotoReader:
     def __init__(self, recognizer: Recognizer, workers: int | None = None) -> None:
         self.recognizer = recognizer
-        self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2, thread_name_prefix="recognize")
+        workers = workers or os.cpu_count() or 2
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recognize")
         self._recent: OrderedDict[tuple[int, int], Recognition] = OrderedDict()
+        # Photos being downloaded and read at once. A few per worker keep the workers busy; more would
+        # only queue, and hundreds of downloads in flight make httpx's connection pool slow for everyone.
+        self.admission = asyncio.Semaphore(PHOTOS_PER_WORKER * workers)
 
     async def _in_pool(self, function: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)

@@ -17,7 +17,7 @@ import numpy as np
 from model.checkpoint import DEFAULT_MODEL_PATH
 from model.classifier import Classifier
 from preprocessing.decode import DecodedImage, ImageError, decode_image
-from preprocessing.ink import find_ink
+from preprocessing.ink import find_ink, percentile
 from preprocessing.normalize import mnist_style
 from preprocessing.segment import Blob, find_digits
 
@@ -108,8 +108,17 @@ def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndar
     inside = blob.mask(ink_mask)
     rim = cv2.dilate(inside, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge pixels
     ink = darkness[window].astype(np.float32) * rim
-    core = float(np.percentile(darkness[window][inside > 0], 75))
+    core = percentile(darkness[window][inside > 0], 75)
     return np.clip(ink / max(core, 1.0), 0.0, 1.0)
+
+
+def digit_crops(gray: np.ndarray) -> tuple[list[tuple[int, Blob]], np.ndarray]:
+    """The digits of a grayscale photo in reading order as (row index, blob), and their (N, 28, 28) images."""
+    ink = find_ink(gray)
+    rows = find_digits(ink.mask, ink.darkness)
+    blobs = [(row_index, blob) for row_index, row in enumerate(rows) for blob in row]
+    crops = [mnist_style(_crop_ink(blob, ink.mask, ink.darkness)) for _, blob in blobs]
+    return blobs, np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
 
 
 class Recognizer:
@@ -131,12 +140,9 @@ class Recognizer:
         return result
 
     def _read(self, image: DecodedImage) -> Recognition:
-        ink = find_ink(image.gray)
-        rows = find_digits(ink.mask, ink.darkness)
-        blobs = [(row_index, blob) for row_index, row in enumerate(rows) for blob in row]
+        blobs, crops = digit_crops(image.gray)
         if not blobs:
             return Recognition(NO_DIGIT, photo=image.gray, scale=image.scale)
-        crops = np.stack([mnist_style(_crop_ink(blob, ink.mask, ink.darkness)) for _, blob in blobs])
         probabilities = self.classifier.probabilities(crops)
         digits = []
         for (row_index, blob), crop, p in zip(blobs, crops, probabilities):
@@ -147,6 +153,7 @@ class Recognizer:
                     int(order[0]), float(p[order[0]]), [(int(k), float(p[k])) for k in order], box, row_index, p, crop
                 )  # fmt: skip
             )
-        text = " ".join("".join(str(d.digit) for d in digits if d.row == row_index) for row_index in range(len(rows)))
+        rows = range(blobs[-1][0] + 1)
+        text = " ".join("".join(str(d.digit) for d in digits if d.row == row_index) for row_index in rows)
         status = OK if all(d.confidence >= self.threshold for d in digits) else UNSURE
         return Recognition(status, text, digits, photo=image.gray, scale=image.scale)

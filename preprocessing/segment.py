@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from preprocessing.ink import percentile
+
 MIN_DIGIT_HEIGHT_FRACTION = 0.035  # of the working image's short side; smaller is a speck
 MAX_DIGIT_HEIGHT_FRACTION = 0.95
 MIN_PEAK_DARKNESS = 0.2  # a digit has some properly dark ink, not only faint texture
@@ -130,12 +132,14 @@ def _is_digit_like(blob: Blob, short_side: int) -> bool:
 
 def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> bool:
     """Dark enough ink on clean paper: not faint texture, not a pattern of wood grain or fabric."""
-    window = darkness[blob.y : blob.bottom, blob.x : blob.right]
-    inside = blob.mask(ink_mask) > 0
-    ink = float(np.percentile(window[inside], 90))
-    around = window[~inside]
-    paper = float(np.percentile(around, 90)) if around.size else 0.0
-    return ink >= MIN_PEAK_DARKNESS * 255 and paper < MAX_CLUTTER * ink
+    inside = blob.mask(ink_mask)
+    ink = percentile(darkness[blob.y : blob.bottom, blob.x : blob.right][inside > 0], 90)
+    # The paper around it: a margin beyond its box (a thin 1's box holds hardly any paper), a few
+    # pixels away from any ink (past the anti-aliased rims, not the neighbouring digits).
+    margin = max(3, blob.h // 6)
+    window = np.s_[max(0, blob.y - margin) : blob.bottom + margin, max(0, blob.x - margin) : blob.right + margin]
+    around = darkness[window][cv2.dilate(ink_mask[window], np.ones((5, 5), np.uint8)) == 0]
+    return ink >= MIN_PEAK_DARKNESS * 255 and percentile(around, 90) < MAX_CLUTTER * ink
 
 
 def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
@@ -169,11 +173,9 @@ def find_digits(ink_mask: np.ndarray, darkness: np.ndarray) -> list[list[Blob]]:
             blobs.append(Blob(x, y, w, h, [contour]))
     short_side = min(height, width)
     pieces = [piece for blob in _group(blobs) for piece in _split_touching(blob, ink_mask)]
-    candidates = [b for b in pieces if _is_digit_like(b, short_side)]
+    candidates = [b for b in pieces if _is_digit_like(b, short_side) and _stands_out(b, ink_mask, darkness)]
     tallest = max((b.h for b in candidates), default=0)
-    candidates = [
-        b for b in candidates if b.h >= 0.35 * tallest and _stands_out(b, ink_mask, darkness)
-    ]  # fmt: skip
+    candidates = [b for b in candidates if b.h >= 0.35 * tallest]
     if len(candidates) > MAX_DIGITS:
         return []
     return _reading_order(candidates)

@@ -4,7 +4,8 @@
 (paper with rules or a grid, a table beyond the page edge, a blackboard, a drawing-app screenshot...),
 digits from a `DigitSource` drawn with a random pen and multiplied into the paper, then lighting
 (gradient, vignetting, shadows, white balance) and camera effects (perspective, blur, noise, JPEG).
-`make_photos(kind, count, seed)` renders a batch. Kinds: "single" (one digit), "number" (2-6 digits),
+`make_photos(kind, count, seed)` renders a batch; `training_crops` turns photos into labelled 28x28
+images for fine-tuning the model. Kinds: "single" (one digit), "number" (2-6 digits),
 "two_rows" (two numbers one above the other, text "12 345"), "blank" (no digit) and "inverted" (light on
 dark: blackboard, dark-mode drawing app, inverted whiteboard photo).
 
@@ -23,7 +24,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from preprocessing.decode import decode_image
+from preprocessing.recognize import digit_crops
+
 KINDS = ("single", "number", "two_rows", "blank", "inverted")
+TRAINING_KINDS = ("single", "number", "single", "two_rows", "number", "inverted")
 
 # (width, height) and how often phones/Telegram give them.
 FRAMES = ((1280, 960), (960, 1280), (1600, 1200), (800, 600), (1280, 720))
@@ -360,9 +365,20 @@ def _hershey_glyph(label: int, font: int) -> Glyph:
 class DigitSource:
     """Digit glyphs by label: MNIST test images (never training images) and/or stroke-drawn digits."""
 
-    def __init__(self, images: np.ndarray | None = None, labels: np.ndarray | None = None, stroke_share: float = 1.0):
-        """`images` (N, 28, 28) uint8 with `labels` (N,), or none; `stroke_share`: chance of a stroke-drawn digit."""
+    def __init__(
+        self,
+        images: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        stroke_share: float = 1.0,
+        hershey: bool = True,
+    ):
+        """`images` (N, 28, 28) uint8 with `labels` (N,), or none; `stroke_share`: chance of a stroke-drawn digit.
+
+        `hershey=False` draws stroke digits from the templates only, keeping the Hershey fonts unseen
+        by a model trained on these photos (see training_crops).
+        """
         self.stroke_share = stroke_share if images is not None else 1.0
+        self.hershey = hershey
         self._images = images
         self._by_label = [np.nonzero(labels == d)[0] for d in range(10)] if labels is not None else []
         self._cache: dict[tuple, Glyph | None] = {}
@@ -387,7 +403,7 @@ class DigitSource:
             if glyph is not None:
                 return glyph
         # Hershey zeros are slashed, and Hershey 4s trace into a closed triangle that people read as a 0.
-        if label not in (0, 4) and rng.random() < 0.35:
+        if self.hershey and label not in (0, 4) and rng.random() < 0.35:
             return self._cached(("hershey", label, int(rng.choice(HERSHEY_FONTS))))
         return _template_glyph(label, rng)
 
@@ -883,7 +899,7 @@ def _place(
         width = pen.pixels(height)
         placed = _arrange(shapes, spacing, width / height)
         low, high = _extent(placed)
-        span = high - low
+        span = np.maximum(high - low, 1e-6)  # a perfectly straight 1 has no width
         fit = min(height, (x1 - x0 - width) / span[0], (y1 - y0 - width) / span[1])
         if fit > 0.995 * height:
             break
@@ -1084,3 +1100,20 @@ def score_photos(recognizer, photos: list[SyntheticPhoto]) -> dict:
         "confidences": [min((d.confidence for d in r.digits), default=0.0) for r in results],
         "right": right,
     }
+
+
+def training_crops(seeds: list[int], digits: DigitSource) -> tuple[np.ndarray, np.ndarray]:
+    """The pipeline's 28x28 images of photos of TRAINING_KINDS and their labels, for fine-tuning the model.
+
+    Photo i is of kind TRAINING_KINDS[i % len(TRAINING_KINDS)]. Only photos whose digits were all
+    found (as many crops as digits) give crops, labelled in reading order.
+    """
+    images, labels = [np.zeros((0, 28, 28), np.uint8)], []
+    for index, seed in enumerate(seeds):
+        photo = render_photo(TRAINING_KINDS[index % len(TRAINING_KINDS)], seed, digits)
+        _, crops = digit_crops(decode_image(photo.image).gray)
+        expected = photo.text.replace(" ", "")
+        if len(crops) == len(expected):
+            images.append(crops)
+            labels += [int(digit) for digit in expected]
+    return np.concatenate(images), np.array(labels, np.int64)

@@ -2,6 +2,8 @@
 
     python scripts/train.py --out model/weights            # the shipped weights
     python scripts/train.py --limit 2000 --epochs 1 --out /tmp/smoke
+    python scripts/train.py --init model/weights/model.pt --photo-crops runs/photo_crops.npz \
+        --epochs 3 --lr 1e-3 --out runs/finetune       # fine-tune on photo crops
 
 Writes model.pt, metrics.json, confusion.png and errors.png into --out.
 """
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--augment", default=defaults.augment, help="comma-separated subset of affine,elastic,thickness, or none"
     )
+    parser.add_argument("--init", help="start from this checkpoint instead of random weights")
+    parser.add_argument("--photo-crops", help="digits cut from synthetic photos (scripts/make_photo_crops.py)")
     args = parser.parse_args(argv)
     config = TrainConfig(**{k: v for k, v in vars(args).items()})
     try:

@@ -5,6 +5,7 @@ import io
 import logging
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from bot import config, replies
 from bot.config import ConfigError, load_settings
 from bot.feedback import FeedbackStore
-from bot.limits import ChatOrder, PhotoRateLimit
+from bot.limits import ChatOrder, PhotoRateLimit, Throttle
 from bot.logs import REDACTED, RedactToken
 from model.checkpoint import DEFAULT_MODEL_PATH
 from preprocessing.recognize import NO_DIGIT, OK, UNSURE, Digit, Recognition
@@ -191,15 +192,32 @@ def test_photo_limit_is_a_sliding_window_and_tells_the_user_once():
 async def test_chat_order_serves_turns_in_arrival_order_per_chat():
     order, served = ChatOrder(), []
 
-    async def handle(chat: int, number: int, work: float) -> None:
-        async with order.turn(chat):
-            await asyncio.sleep(work)
-            served.append((chat, number))
+    async def handle(chat: int, number: int, work: float, answers: bool = True) -> None:
+        async with order.turn(chat) as answer_turn:
+            await asyncio.sleep(work)  # the slow part runs alongside the chat's other photos
+            if answers:
+                await answer_turn()
+                served.append((chat, number))
 
-    # The first photo of chat 1 takes longest, yet chat 1's answers keep their order; chat 2 is not held up.
-    await asyncio.gather(handle(1, 1, 0.05), handle(1, 2, 0.0), handle(2, 1, 0.0), handle(1, 3, 0.01))
-    assert [n for c, n in served if c == 1] == [1, 2, 3] and served[0] == (2, 1)
-    assert not order._queues  # nothing kept for idle chats
+    # The first photo of chat 1 takes longest, yet chat 1's answers keep their order; chat 2 is not held up,
+    # and a turn that ends without answering (photo 3) holds up nobody.
+    started = time.perf_counter()
+    await asyncio.gather(
+        handle(1, 1, 0.2), handle(1, 2, 0.2), handle(2, 1, 0.0), handle(1, 3, 0.0, answers=False), handle(1, 4, 0.01)
+    )
+    assert [n for c, n in served if c == 1] == [1, 2, 4] and served[0] == (2, 1)
+    assert time.perf_counter() - started < 0.35  # the two slow photos of chat 1 overlapped
+    assert not order._open  # nothing kept for idle chats
+
+
+def test_throttle_allows_one_event_per_key_and_interval():
+    now = [0.0]
+    throttle = Throttle(4.0, clock=lambda: now[0])
+    assert throttle.allow(("chat", 1)) and throttle.allow(("chat", 2))
+    now[0] = 3.9
+    assert not throttle.allow(("chat", 1))
+    now[0] = 4.0
+    assert throttle.allow(("chat", 1))
 
 
 # -- log redaction ------------------------------------------------------------------------------------------

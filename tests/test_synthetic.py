@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from model.data import DataUnavailable, load_test
-from preprocessing.synthetic import KINDS, DigitSource, SyntheticPhoto, make_photos, render_photo
+from preprocessing.synthetic import KINDS, DigitSource, SyntheticPhoto, make_photos, render_photo, training_crops
 
 STROKES = DigitSource.strokes_only()
 TEXT_FORMATS = {
@@ -93,3 +93,21 @@ def test_mnist_digits_render():
         for photo in make_photos(kind, 1, seed=1, digits=MNIST_DIGITS):
             _check(photo)
     assert render_photo("number", 4, MNIST_DIGITS).image == render_photo("number", 4, MNIST_DIGITS).image
+
+
+def test_training_crops_are_labelled_pipeline_images():
+    seeds = list(range(12))
+    images, labels = training_crops(seeds, STROKES)
+    assert images.dtype == np.uint8 and images.shape == (len(labels), 28, 28)
+    assert len(labels) >= len(seeds) and set(labels) <= set(range(10))
+    again, _ = training_crops(seeds, STROKES)
+    assert np.array_equal(images, again)
+
+
+@pytest.mark.parametrize("hershey", [True, False])
+def test_hershey_fonts_can_be_left_out(hershey):
+    digits, rng = DigitSource(hershey=hershey), np.random.default_rng(0)
+    for label in range(10):
+        for _ in range(20):
+            digits.glyph(label, rng)
+    assert any(key[0] == "hershey" for key in digits._cache) == hershey

@@ -1,0 +1,73 @@
+"""Labelled 28x28 digits cut from synthetic photos by the photo pipeline, for fine-tuning the model.
+
+    python scripts/make_photo_crops.py --out runs/photo_crops.npz --photos 8000
+
+Photos are drawn from MNIST *training* digits only: the train crops from the training split, the
+validation crops from the fixed validation split, so neither the test set (reported) nor the photo
+benchmark (MNIST test digits) is ever seen. Stroke-drawn digits come from the templates only; the
+Hershey fonts stay unseen. Then: python scripts/train.py --init model/weights/model.pt --photo-crops ...
+"""
+
+import argparse
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from model.data import DataUnavailable, load_train_validation  # noqa: E402
+from preprocessing.synthetic import MNIST_STROKE_SHARE, DigitSource, photo_seed, training_crops  # noqa: E402
+
+TRAIN_SEED, VALIDATION_SEED = 100, 101  # photo seeds apart from the benchmark's (0, 1) and the tests' (2024)
+
+
+@cache
+def _digits(split: str, data_dir: str | None) -> DigitSource:
+    train, validation = load_train_validation(data_dir)
+    data = train if split == "train" else validation
+    return DigitSource(data.images.numpy(), data.labels.numpy(), MNIST_STROKE_SHARE, hershey=False)
+
+
+def _crops(task: tuple[str, str | None, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Crops of photos start..stop of one split; a process-pool task."""
+    split, data_dir, seed, start, stop = task
+    return training_crops([photo_seed(seed, index) for index in range(start, stop)], _digits(split, data_dir))
+
+
+def _split(pool: ProcessPoolExecutor, split: str, data_dir: str | None, seed: int, photos: int) -> tuple:
+    chunk = 250
+    tasks = [(split, data_dir, seed, start, min(start + chunk, photos)) for start in range(0, photos, chunk)]
+    parts = list(pool.map(_crops, tasks))
+    return np.concatenate([images for images, _ in parts]), np.concatenate([labels for _, labels in parts])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("runs/photo_crops.npz"))
+    parser.add_argument("--photos", type=int, default=8000, help="training photos (validation: an eighth as many)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--data-dir", help="MNIST root (default: $MNIST_DIR, else data/)")
+    args = parser.parse_args(argv)
+    try:
+        load_train_validation(args.data_dir)
+    except DataUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    # Spawned, not forked: a fork of a process that has started torch's threads can hang.
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        train_images, train_labels = _split(pool, "train", args.data_dir, TRAIN_SEED, args.photos)
+        val_images, val_labels = _split(pool, "validation", args.data_dir, VALIDATION_SEED, max(1, args.photos // 8))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        args.out, train_images=train_images, train_labels=train_labels, val_images=val_images, val_labels=val_labels
+    )
+    print(f"wrote {args.out}: {len(train_labels)} training and {len(val_labels)} validation digits")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
