@@ -52,7 +52,8 @@ def normalise(images: torch.Tensor) -> torch.Tensor:
 def predict_logits(model: DigitNet, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     model.eval()
     with torch.no_grad():  # not inference_mode: the logits feed the temperature fit's autograd
-        return torch.cat([model(normalise(images[i : i + batch_size])) for i in range(0, len(images), batch_size)])
+        batches = [model(normalise(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    return torch.cat(batches) if batches else torch.zeros((0, 10))
 
 
 def train_one_epoch(

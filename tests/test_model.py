@@ -137,15 +137,15 @@ def test_fine_tuning_on_photo_crops_starts_from_the_checkpoint(tmp_path):
     make = [sys.executable, "scripts/make_photo_crops.py", "--out", str(crops), "--photos", "24", "--workers", "1"]
     subprocess.run(make, cwd=ROOT, check=True, capture_output=True, timeout=300)
     with np.load(crops) as data:
-        assert data["train_images"].shape[1:] == (28, 28) and len(data["train_images"]) == len(data["train_labels"])
-        assert len(data["train_labels"]) >= 24 and len(data["val_labels"]) >= 3
+        images, labels, validation_labels = data["train_images"], data["train_labels"], data["val_labels"]
+    assert images.shape == (len(labels), 28, 28) and len(labels) >= 24 and len(validation_labels) >= 3
     out = tmp_path / "tuned"
     train = [sys.executable, "scripts/train.py", "--limit", "1000", "--epochs", "1", "--lr", "1e-4", "--out", str(out)]
     train += ["--init", str(DEFAULT_MODEL_PATH), "--photo-crops", str(crops)]
     subprocess.run(train, cwd=ROOT, check=True, capture_output=True, timeout=600)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["train_images"] == 1000 + len(data["train_labels"])
-    assert metrics["photo_validation"]["n"] == len(data["val_labels"])
+    assert metrics["train_images"] == 1000 + len(labels)
+    assert metrics["photo_validation"]["n"] == len(validation_labels)
     assert metrics["accuracy"] > 0.99  # one gentle epoch from the shipped weights keeps what they knew
 
 
