@@ -183,6 +183,12 @@ def accuracy_text(metrics: dict | None, stats: LiveStats) -> str:
             f"Calibration error (ECE): {metrics['ece']:.4f} (before temperature scaling: "
             f"{metrics['ece_uncalibrated']:.4f})",
         ]
+        photos = metrics.get("photo_validation", {})
+        if "ece" in photos:
+            lines.append(
+                f"On {photos['n']:,} digits cut from validation photos: accuracy {photos['accuracy']:.2%}, "
+                f"ECE {photos['ece']:.4f} (before: {photos['ece_uncalibrated']:.4f})"
+            )
     else:
         lines.append("The model's test metrics (metrics.json) are missing.")
     lines.append("")

@@ -104,6 +104,14 @@ def accuracy_of(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float((logits.argmax(1) == labels).float().mean()) if len(labels) else 0.0
 
 
+def calibration(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> dict:
+    """Expected calibration error of `logits` before and after temperature scaling."""
+    return {
+        "ece_uncalibrated": expected_calibration_error(logits.softmax(1), labels),
+        "ece": expected_calibration_error((logits / temperature).softmax(1), labels),
+    }
+
+
 def train(config: TrainConfig) -> dict:
     """Run the whole training and write checkpoint, metrics.json and plots into config.out."""
     if config.threads:
@@ -203,10 +211,10 @@ def train(config: TrainConfig) -> dict:
 
     model.load_state_dict(best_state)
     validation_logits = predict_logits(model, validation.images)
+    photo_logits = predict_logits(model, photo_validation.images)
     # Calibrated on MNIST and photo validation digits together: confidence must be honest on photos.
     temperature = fit_temperature(
-        torch.cat([validation_logits, predict_logits(model, photo_validation.images)]),
-        torch.cat([validation.labels, photo_validation.labels]),
+        torch.cat([validation_logits, photo_logits]), torch.cat([validation.labels, photo_validation.labels])
     )
     test = load_test(config.data_dir)
     test_logits = predict_logits(model, test.images)
@@ -216,10 +224,13 @@ def train(config: TrainConfig) -> dict:
             "validation": {
                 "accuracy": best["accuracy"],
                 "n": len(validation.labels),
-                "ece_uncalibrated": expected_calibration_error(validation_logits.softmax(1), validation.labels),
-                "ece": expected_calibration_error((validation_logits / temperature).softmax(1), validation.labels),
+                **calibration(validation_logits, validation.labels, temperature),
             },
-            "photo_validation": {"accuracy": best.get("photo_accuracy"), "n": len(photo_validation.labels)},
+            "photo_validation": {
+                "accuracy": best.get("photo_accuracy"),
+                "n": len(photo_validation.labels),
+                **(calibration(photo_logits, photo_validation.labels, temperature) if len(photo_logits) else {}),
+            },
             "selected_epoch": best.get("epoch"),
             "epochs": config.epochs,
             "parameters": count_parameters(model),

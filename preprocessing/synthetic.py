@@ -5,7 +5,7 @@
 digits from a `DigitSource` drawn with a random pen and multiplied into the paper, then lighting
 (gradient, vignetting, shadows, white balance) and camera effects (perspective, blur, noise, JPEG).
 `make_photos(kind, count, seed)` renders a batch; `training_crops` turns photos into labelled 28x28
-images for fine-tuning the model. Kinds: "single" (one digit), "number" (2-6 digits),
+images to train the model on. Kinds: "single" (one digit), "number" (2-6 digits),
 "two_rows" (two numbers one above the other, text "12 345"), "blank" (no digit) and "inverted" (light on
 dark: blackboard, dark-mode drawing app, inverted whiteboard photo).
 
@@ -1103,7 +1103,7 @@ def score_photos(recognizer, photos: list[SyntheticPhoto]) -> dict:
 
 
 def training_crops(seeds: list[int], digits: DigitSource) -> tuple[np.ndarray, np.ndarray]:
-    """The pipeline's 28x28 images of photos of TRAINING_KINDS and their labels, for fine-tuning the model.
+    """The pipeline's 28x28 images of photos of TRAINING_KINDS and their labels, to train the model on.
 
     Photo i is of kind TRAINING_KINDS[i % len(TRAINING_KINDS)]. Only photos whose digits were all
     found (as many crops as digits) give crops, labelled in reading order.

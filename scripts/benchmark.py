@@ -132,14 +132,15 @@ def bench_threshold(recognizer: Recognizer, count: int) -> None:
     table(f"Unsure threshold (seed 1, {count} photos per kind with digits)", rows)
 
 
-def bench_bot(users: int, per_user: int, stream_rate: float = 25.0) -> None:
-    """All photos at once (p95 then measures the queue), and the same photos as a steady stream."""
+def bench_bot(users: int, per_user: int, repeats: int = 3, stream_rate: float = 40.0) -> None:
+    """All photos at once (p95 then measures the queue), `repeats` times, and the same photos as a steady stream."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from bot_load import run_load_test
 
     sent = users * per_user
+    runs = [(f"all at once, run {run + 1}", 0.0) for run in range(repeats)]
     rows = []
-    for label, over_seconds in (("all at once", 0.0), (f"steady {stream_rate:.0f}/s", sent / stream_rate)):
+    for label, over_seconds in runs + [(f"steady {stream_rate:.0f}/s", sent / stream_rate)]:
         result = asyncio.run(run_load_test(users=users, photos_per_user=per_user, over_seconds=over_seconds))
         rows.append(
             (
@@ -155,11 +156,14 @@ def bench_bot(users: int, per_user: int, stream_rate: float = 25.0) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--only", default="model,photos,threshold,bot", help="comma-separated: model, photos, threshold, bot"
+        "--only",
+        default="model,photos,speed,threshold,bot",
+        help="comma-separated: model, photos, speed, threshold, bot",
     )
     parser.add_argument("--photos", type=int, default=500, help="synthetic photos per kind")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--per-user", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3, help="bot runs with all photos at once")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     if "model" in parts:
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if "threshold" in parts:
             bench_threshold(recognizer, args.photos // 2)
     if "bot" in parts:
-        bench_bot(args.users, args.per_user)
+        bench_bot(args.users, args.per_user, args.repeats)
     return 0
 
 

@@ -1,11 +1,11 @@
-"""Labelled 28x28 digits cut from synthetic photos by the photo pipeline, for fine-tuning the model.
+"""Labelled 28x28 digits cut from synthetic photos by the photo pipeline, to train the model on.
 
-    python scripts/make_photo_crops.py --out runs/photo_crops.npz --photos 8000
+    python scripts/make_photo_crops.py --out runs/photo_crops.npz --photos 10000
 
 Photos are drawn from MNIST *training* digits only: the train crops from the training split, the
 validation crops from the fixed validation split, so neither the test set (reported) nor the photo
 benchmark (MNIST test digits) is ever seen. Stroke-drawn digits come from the templates only; the
-Hershey fonts stay unseen. Then: python scripts/train.py --init model/weights/model.pt --photo-crops ...
+Hershey fonts stay unseen. Then: python scripts/train.py --photo-crops runs/photo_crops.npz ...
 """
 
 import argparse
@@ -48,7 +48,7 @@ def _split(pool: ProcessPoolExecutor, split: str, data_dir: str | None, seed: in
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("runs/photo_crops.npz"))
-    parser.add_argument("--photos", type=int, default=8000, help="training photos (validation: an eighth as many)")
+    parser.add_argument("--photos", type=int, default=10000, help="training photos (validation: an eighth as many)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", help="MNIST root (default: $MNIST_DIR, else data/)")
     args = parser.parse_args(argv)

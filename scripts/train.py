@@ -1,6 +1,7 @@
-"""Train DigitNet on MNIST.
+"""Train DigitNet on MNIST, and on digits cut from synthetic photos when --photo-crops is given.
 
-    python scripts/train.py --out model/weights            # the shipped weights
+    python scripts/train.py --photo-crops runs/photo_crops.npz --epochs 11 --out model/weights  # shipped
+    python scripts/train.py --out runs/mnist                # MNIST alone
     python scripts/train.py --limit 2000 --epochs 1 --out /tmp/smoke
     python scripts/train.py --init model/weights/model.pt --photo-crops runs/photo_crops.npz \
         --epochs 3 --lr 1e-3 --out runs/finetune       # fine-tune on photo crops

@@ -167,6 +167,7 @@ async def test_accuracy_quotes_the_shipped_metrics_and_sends_the_confusion_matri
     assert f"MNIST test accuracy: {metrics['accuracy']:.2%}" in text["text"]
     assert f"7 {metrics['per_class']['7']['recall']:.2%}" in text["text"]
     assert f"Calibration error (ECE): {metrics['ece']:.4f}" in text["text"]
+    assert f"validation photos: accuracy {metrics['photo_validation']['accuracy']:.2%}" in text["text"]
     assert "From your feedback: nothing yet." in text["text"]
     png = stand_in.calls_to("sendPhoto")[0].params["photo"]
     assert png == (Path(bot.bot_data["services"].settings.model_path).parent / "confusion.png").read_bytes()
