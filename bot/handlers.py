@@ -95,7 +95,7 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def _show_progress(shared: Services, message: Message, action: str) -> None:
-    """ "typing..." while a photo is read; a nicety whose failure must not cost the user the answer.
+    """Show "typing..." while a photo is read: a nicety whose failure must not cost the user the answer.
 
     Telegram shows it for 5 seconds, so a chat sending many photos at once needs it only once.
     """

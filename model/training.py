@@ -227,7 +227,7 @@ def train(config: TrainConfig) -> dict:
                 **calibration(validation_logits, validation.labels, temperature),
             },
             "photo_validation": {
-                "accuracy": best.get("photo_accuracy"),
+                "accuracy": best.get("photo_accuracy") if len(photo_logits) else None,
                 "n": len(photo_validation.labels),
                 **(calibration(photo_logits, photo_validation.labels, temperature) if len(photo_logits) else {}),
             },
