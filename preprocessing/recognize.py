@@ -151,7 +151,7 @@ class Recognizer:
             digits.append(
                 Digit(
                     int(order[0]), float(p[order[0]]), [(int(k), float(p[k])) for k in order], box, row_index, p, crop
-                )  # fmt: skip
+                )
             )
         rows = range(blobs[-1][0] + 1)
         text = " ".join("".join(str(d.digit) for d in digits if d.row == row_index) for row_index in rows)
