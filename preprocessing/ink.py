@@ -15,6 +15,7 @@ import numpy as np
 MIN_INK_CONTRAST = 0.14  # darkness below this is paper texture or a faint ruled line
 RELATIVE_THRESHOLD = 0.45  # ink is at least this fraction of the photo's strongest ink
 LINE_SPAN = 0.45  # a straight run this long (fraction of the frame) is a paper line or page edge
+PAGE_BRIGHTNESS = 0.6  # the page is at least this bright relative to the brightest paper; darker is table or floor
 
 
 @dataclass
@@ -53,6 +54,13 @@ def paper_brightness(gray: np.ndarray) -> np.ndarray:
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     background = cv2.blur(background, (3, 3))
     return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def page_region(paper: np.ndarray) -> np.ndarray:
+    """Where the photo shows the page (0/1, at half size): bright paper, a few pixels in from its edges."""
+    bright = paper[::2, ::2]
+    page = (bright >= PAGE_BRIGHTNESS * percentile(bright, 95)).astype(np.uint8)
+    return cv2.erode(page, np.ones((11, 11), np.uint8))
 
 
 def _long_thin_runs(half: np.ndarray, horizontal: bool) -> np.ndarray:
@@ -109,9 +117,20 @@ def find_ink(gray: np.ndarray) -> Ink:
         gray = 255 - gray
     smooth = cv2.GaussianBlur(gray, (3, 3), 0)
     # 255 * (1 - pixel / paper), saturating: paper brighter than its estimate is simply paper.
-    darkness = 255 - cv2.divide(smooth, paper_brightness(smooth), scale=255)
-    strongest = percentile(darkness[::2, ::2], 99.95)
-    threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest)
+    paper = paper_brightness(smooth)
+    darkness = 255 - cv2.divide(smooth, paper, scale=255)
+    # The strongest ink on the page sets the threshold: the dark line along a page edge would set it
+    # so high that a faint ballpoint digit falls apart. Off the page (a table, the floor) the photo's
+    # strongest ink sets it, so wood grain and the page edge itself stay out.
+    sample, page = darkness[::2, ::2], page_region(paper)
+    strongest = percentile(sample, 99.95)
+    on_page = sample[page > 0]
+    strongest_on_page = percentile(on_page, 99.95) if on_page.size else strongest
+    threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest_on_page)
     mask = cv2.threshold(darkness, threshold, 255, cv2.THRESH_BINARY)[1]
+    off_page_threshold = RELATIVE_THRESHOLD * strongest
+    if off_page_threshold > threshold:
+        off_page = cv2.resize(1 - page, mask.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        mask[(off_page > 0) & (darkness < off_page_threshold)] = 0
     mask = remove_paper_lines(mask, darkness, threshold)
     return Ink(darkness, mask, inverted)

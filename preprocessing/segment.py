@@ -3,7 +3,8 @@
 Pieces of ink are found as outer contours (several times faster than labelling
 connected components on a mostly empty page). Pieces that overlap horizontally
 and nearly touch are one digit: the flag of a 5, a 4 drawn in two strokes, a
-ballpoint stroke that skipped.
+ballpoint stroke that skipped. Digits written close together, which the grown
+ink joins, are split again where their ink itself is apart, or at a thin neck.
 """
 
 from dataclasses import dataclass, field
@@ -94,6 +95,29 @@ def _group(blobs: list[Blob]) -> list[Blob]:
         blobs = merged
 
 
+def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
+    """Split digits written close together: joined by the pixel of growth, but apart in the ink itself.
+
+    The blob's own ink is grouped again; two or more groups of nearly the blob's height are digits,
+    and smaller pieces (a skipped bit of stroke, a speck) join the nearest of them.
+    """
+    contours, _ = cv2.findContours(
+        blob.mask(ink_mask), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(blob.x, blob.y)
+    )
+    if len(contours) < 2:
+        return [blob]
+    pieces = _group([Blob(*cv2.boundingRect(c), [c]) for c in contours])
+    digits = [p for p in pieces if p.h >= 0.6 * blob.h]
+    if len(digits) < 2:
+        return [blob]
+    for piece in pieces:
+        if piece.h < 0.6 * blob.h:
+            centre = piece.x + piece.w / 2
+            nearest = min(range(len(digits)), key=lambda i: abs(digits[i].x + digits[i].w / 2 - centre))
+            digits[nearest] = digits[nearest].merged(piece)
+    return digits
+
+
 def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     """Cut a blob much wider than tall (digits written into each other) at its thinnest columns."""
     count = min(6, round(blob.w / (0.75 * blob.h)))
@@ -172,7 +196,13 @@ def find_digits(ink_mask: np.ndarray, darkness: np.ndarray) -> list[list[Blob]]:
         if max(w, h) >= 3 and not touches_border:
             blobs.append(Blob(x, y, w, h, [contour]))
     short_side = min(height, width)
-    pieces = [piece for blob in _group(blobs) for piece in _split_touching(blob, ink_mask)]
+    tall_enough = [b for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
+    pieces = [
+        piece
+        for blob in tall_enough
+        for separate in _separate(blob, ink_mask)
+        for piece in _split_touching(separate, ink_mask)
+    ]
     candidates = [b for b in pieces if _is_digit_like(b, short_side) and _stands_out(b, ink_mask, darkness)]
     tallest = max((b.h for b in candidates), default=0)
     candidates = [b for b in candidates if b.h >= 0.35 * tallest]

@@ -93,6 +93,25 @@ def test_a_broken_digit_is_one_digit_and_dots_and_dashes_are_not_digits():
     assert rows[0][0].x < 300 and rows[0][0].right < 360  # working image is half size
 
 
+def test_digits_written_close_together_are_read_apart():
+    page = paper()
+    # A 0 and a 1 with 5 px of paper between them: 2.5 px in the half-size working image, which the
+    # pixel of growth that keeps a skipped ballpoint stroke whole closes.
+    cv2.ellipse(page, (540, 470), (70, 170), 0, 0, 360, 40, 6)
+    cv2.line(page, (621, 300), (621, 640), 40, 6)
+    rows, _ = blobs_of(page)
+    assert [len(row) for row in rows] == [2]
+
+
+def test_a_faint_digit_beside_a_dark_table_is_one_digit():
+    page = paper()
+    page[800:, :] = 35  # the table below the page: its edge is the darkest line in the photo
+    cv2.polylines(page, [np.array([[450, 200], [700, 210], [520, 700]])], False, 150, 3)  # a faint, thin 7
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].h * scale > 450, "the whole stroke, not pieces of it"
+
+
 def test_blank_pages_are_no_digit(recognizer):
     for ruled in (False, True):
         assert recognizer.recognize(jpeg(paper(ruled=ruled))).status == NO_DIGIT
