@@ -25,16 +25,23 @@ class Ink:
     inverted: bool  # the photo was light ink on a dark background
 
 
-def percentile(values: np.ndarray, q: float) -> int:
-    """The q-th percentile of uint8 values via their histogram: many times faster than np.percentile."""
-    cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
-    return int(np.searchsorted(cumulative, q / 100 * cumulative[-1]))
+def percentiles(values: np.ndarray, qs: tuple[float, ...], where: np.ndarray | None = None) -> list[int]:
+    """Percentiles of 2-D uint8 values (only where `where`, a uint8 mask, is non-zero) from one histogram.
+
+    Many times faster than np.percentile, and the mask saves copying the selected values out.
+    """
+    counts = cv2.calcHist([np.ascontiguousarray(values)], [0], where, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(counts)
+    return [int(np.searchsorted(cumulative, q / 100 * cumulative[-1])) for q in qs]
+
+
+def percentile(values: np.ndarray, q: float, where: np.ndarray | None = None) -> int:
+    return percentiles(values, (q,), where)[0]
 
 
 def is_light_on_dark(gray: np.ndarray) -> bool:
     """A blackboard or a drawing app: mostly dark, with a bright minority."""
-    sample = gray[::4, ::4]
-    low, median, high = percentile(sample, 0.5), percentile(sample, 50), percentile(sample, 99.5)
+    low, median, high = percentiles(gray[::4, ::4], (0.5, 50, 99.5))
     if median < 90:
         return True
     return median < 140 and (high - median) > 1.5 * (median - low)
@@ -102,10 +109,10 @@ def remove_paper_lines(mask: np.ndarray, darkness: np.ndarray, threshold: float)
         return mask
     # Back to full size, a pixel wider to take the line's anti-aliased edges too.
     lines = cv2.dilate(cv2.resize(lines, (width, height), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
-    on_line = lines > 0
-    line_darkness = percentile(darkness[on_line & (darkness >= 0.5 * threshold)], 50)
+    line_ink = cv2.threshold(darkness, 0.5 * threshold, 1, cv2.THRESH_BINARY)[1] & lines
+    line_darkness = percentile(darkness, 50, where=line_ink)
     # Ink written over a line is clearly darker than the line alone: keep it.
-    erase = on_line & (mask > 0) & (darkness < max(1.6 * line_darkness, line_darkness + 50))
+    erase = (lines > 0) & (mask > 0) & (darkness < max(1.6 * line_darkness, line_darkness + 50))
     mask = mask.copy()
     mask[erase] = 0
     return mask
@@ -124,8 +131,7 @@ def find_ink(gray: np.ndarray) -> Ink:
     # strongest ink sets it, so wood grain and the page edge itself stay out.
     sample, page = darkness[::2, ::2], page_region(paper)
     strongest = percentile(sample, 99.95)
-    on_page = sample[page > 0]
-    strongest_on_page = percentile(on_page, 99.95) if on_page.size else strongest
+    strongest_on_page = percentile(sample, 99.95, where=page) if page.any() else strongest
     threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest_on_page)
     mask = cv2.threshold(darkness, threshold, 255, cv2.THRESH_BINARY)[1]
     off_page_threshold = RELATIVE_THRESHOLD * strongest

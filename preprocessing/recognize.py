@@ -108,7 +108,7 @@ def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndar
     inside = blob.mask(ink_mask)
     rim = cv2.dilate(inside, np.ones((3, 3), np.uint8))  # keep the anti-aliased edge pixels
     ink = darkness[window].astype(np.float32) * rim
-    core = percentile(darkness[window][inside > 0], 75)
+    core = percentile(darkness[window], 75, where=inside)
     return np.clip(ink / max(core, 1.0), 0.0, 1.0)
 
 

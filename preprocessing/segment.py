@@ -156,14 +156,16 @@ def _is_digit_like(blob: Blob, short_side: int) -> bool:
 
 def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> bool:
     """Dark enough ink on clean paper: not faint texture, not a pattern of wood grain or fabric."""
-    inside = blob.mask(ink_mask)
-    ink = percentile(darkness[blob.y : blob.bottom, blob.x : blob.right][inside > 0], 90)
+    ink = percentile(darkness[blob.y : blob.bottom, blob.x : blob.right], 90, where=blob.mask(ink_mask))
     # The paper around it: a margin beyond its box (a thin 1's box holds hardly any paper), a few
     # pixels away from any ink (past the anti-aliased rims, not the neighbouring digits).
     margin = max(3, blob.h // 6)
     window = np.s_[max(0, blob.y - margin) : blob.bottom + margin, max(0, blob.x - margin) : blob.right + margin]
-    around = darkness[window][cv2.dilate(ink_mask[window], np.ones((5, 5), np.uint8)) == 0]
-    return ink >= MIN_PEAK_DARKNESS * 255 and percentile(around, 90) < MAX_CLUTTER * ink
+    paper = cv2.dilate(ink_mask[window], np.ones((5, 5), np.uint8)) == 0
+    return (
+        ink >= MIN_PEAK_DARKNESS * 255
+        and percentile(darkness[window], 90, where=paper.view(np.uint8)) < MAX_CLUTTER * ink
+    )
 
 
 def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
