@@ -206,6 +206,10 @@ def find_digits(ink_mask: np.ndarray, darkness: np.ndarray) -> list[list[Blob]]:
         for piece in _split_touching(separate, ink_mask)
     ]
     candidates = [b for b in pieces if _is_digit_like(b, short_side) and _stands_out(b, ink_mask, darkness)]
+    # A thin line much taller than the other digits is a page edge or a pen lying there, not a 1.
+    shaped = [b.h for b in candidates if b.w >= 0.15 * b.h]
+    if shaped:
+        candidates = [b for b in candidates if b.w >= 0.15 * b.h or b.h <= 1.6 * max(shaped)]
     tallest = max((b.h for b in candidates), default=0)
     candidates = [b for b in candidates if b.h >= 0.35 * tallest]
     if len(candidates) > MAX_DIGITS:

@@ -103,13 +103,23 @@ def test_digits_written_close_together_are_read_apart():
     assert [len(row) for row in rows] == [2]
 
 
-def test_a_faint_digit_beside_a_dark_table_is_one_digit():
+@pytest.mark.parametrize("table_from", [800, 930])  # a broad table, and a strip thinner than the paper estimate
+def test_a_faint_digit_beside_a_dark_table_is_one_digit(table_from):
     page = paper()
-    page[800:, :] = 35  # the table below the page: its edge is the darkest line in the photo
+    page[table_from:, :] = 35  # the table below the page: its edge is the darkest line in the photo
     cv2.polylines(page, [np.array([[450, 200], [700, 210], [520, 700]])], False, 150, 3)  # a faint, thin 7
     rows, scale = blobs_of(page)
     assert [len(row) for row in rows] == [1]
     assert rows[0][0].h * scale > 450, "the whole stroke, not pieces of it"
+
+
+def test_a_page_edge_is_not_a_one():
+    page = paper()
+    cv2.line(page, (60, 100), (64, 800), 30, 4)  # the edge of a page beneath: a long thin line
+    write(page, "18", 500, 600, 150, 10)
+    rows, _ = blobs_of(page)
+    assert [len(row) for row in rows] == [2]
+    assert min(b.x for b in rows[0]) > 100
 
 
 def test_blank_pages_are_no_digit(recognizer):
