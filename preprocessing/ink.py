@@ -30,6 +30,8 @@ def percentiles(values: np.ndarray, qs: tuple[float, ...], where: np.ndarray | N
 
     Many times faster than np.percentile, and the mask saves copying the selected values out.
     """
+    if where is not None:
+        where = np.ascontiguousarray(where)
     counts = cv2.calcHist([np.ascontiguousarray(values)], [0], where, [256], [0, 256]).ravel()
     cumulative = np.cumsum(counts)
     return [int(np.searchsorted(cumulative, q / 100 * cumulative[-1])) for q in qs]
@@ -64,12 +66,12 @@ def paper_brightness(gray: np.ndarray) -> np.ndarray:
 
 
 def page_region(paper: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Where the photo shows the page (0/1, `size` as width, height): bright paper, away from its edges.
+    """Where the photo shows the page (0/255, `size` as width, height): bright paper, away from its edges.
 
     Judged at a quarter of the working size: the paper estimate is that smooth anyway.
     """
     bright = np.ascontiguousarray(paper[::4, ::4])
-    page = cv2.threshold(bright, PAGE_BRIGHTNESS * percentile(bright, 95), 1, cv2.THRESH_BINARY)[1]
+    page = cv2.threshold(bright, PAGE_BRIGHTNESS * percentile(bright, 95), 255, cv2.THRESH_BINARY)[1]
     page = cv2.erode(page, np.ones((5, 5), np.uint8))
     return cv2.resize(page, size, interpolation=cv2.INTER_NEAREST)
 
@@ -134,19 +136,18 @@ def find_ink(gray: np.ndarray) -> Ink:
     # so high that a faint ballpoint digit falls apart. Off the page (a table, the floor) the photo's
     # strongest ink sets it, so wood grain and the page edge itself stay out.
     sample = np.ascontiguousarray(darkness[::2, ::2])
-    page = page_region(paper, sample.shape[::-1])
     strongest = percentile(sample, 99.95)
+    page = page_region(paper, sample.shape[::-1])
     # Measured away from the frame's edges too: a strip of table thinner than the paper estimate's
     # kernel passes for paper, and its edge for ink.
-    band = max(1, min(page.shape) // 16)
-    inner = np.zeros_like(page)
-    inner[band:-band, band:-band] = page[band:-band, band:-band]
-    strongest_on_page = percentile(sample, 99.95, where=inner) if inner.any() else strongest
+    band = np.s_[max(1, min(page.shape) // 16) : -max(1, min(page.shape) // 16)]
+    inner = page[band, band]
+    strongest_on_page = percentile(sample[band, band], 99.95, where=inner) if inner.any() else strongest
     threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest_on_page)
     mask = cv2.threshold(darkness, threshold, 255, cv2.THRESH_BINARY)[1]
     off_page_threshold = RELATIVE_THRESHOLD * strongest
     if off_page_threshold > threshold:
-        off_page = cv2.resize(1 - page, mask.shape[::-1], interpolation=cv2.INTER_NEAREST)
-        mask[(off_page > 0) & (darkness < off_page_threshold)] = 0
+        on_page = cv2.resize(page, mask.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        mask &= cv2.threshold(darkness, off_page_threshold, 255, cv2.THRESH_BINARY)[1] | on_page
     mask = remove_paper_lines(mask, darkness, threshold)
     return Ink(darkness, mask, inverted)
