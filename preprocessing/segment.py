@@ -98,7 +98,7 @@ def _group(blobs: list[Blob]) -> list[Blob]:
 def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     """Split digits written close together: joined by the pixel of growth, but apart in the ink itself.
 
-    The blob's own ink is grouped again; two or more groups of nearly the blob's height are digits,
+    The blob's own ink is grouped again; two or more groups of about the blob's height are digits,
     and smaller pieces (a skipped bit of stroke, a speck) join the nearest of them.
     """
     contours, _ = cv2.findContours(
@@ -107,11 +107,13 @@ def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     if len(contours) < 2:
         return [blob]
     pieces = _group([Blob(*cv2.boundingRect(c), [c]) for c in contours])
-    digits = [p for p in pieces if p.h >= 0.6 * blob.h]
+    # Three quarters: the two strokes of an open 4 (its bar stopping short of the stem) are not digits.
+    digit_height = 0.75 * blob.h
+    digits = [p for p in pieces if p.h >= digit_height]
     if len(digits) < 2:
         return [blob]
     for piece in pieces:
-        if piece.h < 0.6 * blob.h:
+        if piece.h < digit_height:
             centre = piece.x + piece.w / 2
             nearest = min(range(len(digits)), key=lambda i: abs(digits[i].x + digits[i].w / 2 - centre))
             digits[nearest] = digits[nearest].merged(piece)

@@ -103,6 +103,16 @@ def test_digits_written_close_together_are_read_apart():
     assert [len(row) for row in rows] == [2]
 
 
+def test_an_open_four_is_one_digit():
+    page = paper()
+    # Its bar stops 6 px short of the stem: as close as the 0 and 1 above, but the pieces are not
+    # both of a digit's height.
+    cv2.polylines(page, [np.array([[560, 300], [500, 520], [628, 520]])], False, 40, 6)
+    cv2.line(page, (640, 330), (640, 660), 40, 6)
+    rows, _ = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+
+
 @pytest.mark.parametrize("table_from", [800, 930])  # a broad table, and a strip thinner than the paper estimate
 def test_a_faint_digit_beside_a_dark_table_is_one_digit(table_from):
     page = paper()
