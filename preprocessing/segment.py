@@ -156,6 +156,16 @@ def _is_digit_like(blob: Blob, short_side: int) -> bool:
     return blob.h >= 0.45 * blob.w  # not dashes, underlines or scribbles lying flat
 
 
+def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
+    """A roundish patch of solid ink: a punched hole, a colour swatch, a blot. A digit is drawn with strokes,
+    so even a bold one leaves paper inside its outline (the loops of an 8, the bays of a 3)."""
+    if not 0.6 * blob.h <= blob.w <= 1.6 * blob.h:
+        return False
+    hull = np.zeros((blob.h, blob.w), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(blob.contours)) - (blob.x, blob.y), 1)
+    return np.count_nonzero(blob.mask(ink_mask)) >= 0.75 * np.count_nonzero(hull)
+
+
 def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> bool:
     """Dark enough ink on clean paper: not faint texture, not a pattern of wood grain or fabric."""
     ink = percentile(darkness[blob.y : blob.bottom, blob.x : blob.right], 90, where=blob.mask(ink_mask))
@@ -168,6 +178,12 @@ def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> bool:
         ink >= MIN_PEAK_DARKNESS * 255
         and percentile(darkness[window], 90, where=paper.view(np.uint8)) < MAX_CLUTTER * ink
     )
+
+
+def _is_straight_line(blob: Blob) -> bool:
+    """Thin at any angle: the narrow side of the tightest turned box is a small fraction of its length."""
+    _, sides, _ = cv2.minAreaRect(np.concatenate(blob.contours))
+    return min(sides) < 0.15 * max(sides)
 
 
 def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
@@ -207,11 +223,15 @@ def find_digits(ink_mask: np.ndarray, darkness: np.ndarray) -> list[list[Blob]]:
         for separate in _separate(blob, ink_mask)
         for piece in _split_touching(separate, ink_mask)
     ]
-    candidates = [b for b in pieces if _is_digit_like(b, short_side) and _stands_out(b, ink_mask, darkness)]
-    # A thin line much taller than the other digits is a page edge or a pen lying there, not a 1.
-    shaped = [b.h for b in candidates if b.w >= 0.15 * b.h]
+    candidates = [
+        b
+        for b in pieces
+        if _is_digit_like(b, short_side) and not _is_blot(b, ink_mask) and _stands_out(b, ink_mask, darkness)
+    ]
+    # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1.
+    shaped = [b.h for b in candidates if not _is_straight_line(b)]
     if shaped:
-        candidates = [b for b in candidates if b.w >= 0.15 * b.h or b.h <= 1.6 * max(shaped)]
+        candidates = [b for b in candidates if b.h <= 1.4 * max(shaped) or not _is_straight_line(b)]
     tallest = max((b.h for b in candidates), default=0)
     candidates = [b for b in candidates if b.h >= 0.35 * tallest]
     if len(candidates) > MAX_DIGITS:

@@ -123,13 +123,24 @@ def test_a_faint_digit_beside_a_dark_table_is_one_digit(table_from):
     assert rows[0][0].h * scale > 450, "the whole stroke, not pieces of it"
 
 
-def test_a_page_edge_is_not_a_one():
+@pytest.mark.parametrize("bottom_x", [64, 220])  # upright, and slanting
+def test_a_page_edge_is_not_a_one(bottom_x):
     page = paper()
-    cv2.line(page, (60, 100), (64, 800), 30, 4)  # the edge of a page beneath: a long thin line
+    cv2.line(page, (60, 100), (bottom_x, 800), 30, 4)  # the edge of a page beneath: a long thin line
     write(page, "18", 500, 600, 150, 10)
     rows, _ = blobs_of(page)
     assert [len(row) for row in rows] == [2]
     assert min(b.x for b in rows[0]) > 100
+
+
+def test_blots_are_not_digits():
+    page = paper()
+    for x in (150, 260, 370):  # a binder's punched holes, or a drawing app's colour swatches
+        cv2.circle(page, (x, 150), 45, 30, -1)
+    write(page, "3", 560, 640, 220, 12)
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].x * scale > 500
 
 
 def test_blank_pages_are_no_digit(recognizer):
