@@ -52,7 +52,7 @@ class ImageTooSmall(ImageError):
 
 @dataclass
 class DecodedImage:
-    gray: np.ndarray  # working image, uint8, long side at most about WORK_LONG_SIDE
+    gray: np.ndarray  # working image, uint8, long side at most about 1.5 x the long side asked for
     scale: float  # original pixels per working pixel
     width: int  # the original's size after EXIF orientation
     height: int
@@ -108,13 +108,13 @@ def _apply_orientation(gray: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(transform(gray)) if transform else gray
 
 
-def _decode_jpeg(data: bytes, image: Image.Image) -> np.ndarray:
+def _decode_jpeg(data: bytes, image: Image.Image, long_side: int) -> np.ndarray:
     # A JPEG cut short still "decodes" (grey bottom rows), so check for the end-of-image marker;
     # FF D9 cannot occur inside entropy-coded data, so finding it near the end is reliable.
     if b"\xff\xd9" not in data[-2048:]:
         raise CorruptImage("the JPEG file is truncated (did the upload finish?)")
     factor = 1
-    while factor < 8 and max(image.size) / (factor * 2) >= WORK_LONG_SIDE:
+    while factor < 8 and max(image.size) / (factor * 2) >= long_side:
         factor *= 2
     gray = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED_GRAYSCALE[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
     if gray is None:
@@ -145,19 +145,18 @@ def _decode_with_pillow(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"))
 
 
-def decode_image(data: bytes) -> DecodedImage:
-    """Bytes of a photo or image file -> grayscale working image, or an ImageError."""
+def decode_image(data: bytes, long_side: int = WORK_LONG_SIDE) -> DecodedImage:
+    """Bytes of a photo or image file -> grayscale working image about `long_side` px long, or an ImageError."""
     image = _open_header(data)
     orientation = _orientation(image)
     if image.format == "JPEG" and image.mode in ("L", "RGB"):
-        gray = _decode_jpeg(data, image)
+        gray = _decode_jpeg(data, image, long_side)
     else:
         gray = _decode_with_pillow(image)
     gray = _apply_orientation(gray, orientation)
     height, width = gray.shape
-    long_side = max(height, width)
-    if long_side > WORK_LONG_SIDE * 1.5:  # shrink what the DCT could not
-        shrink = WORK_LONG_SIDE / long_side
+    if max(height, width) > long_side * 1.5:  # shrink what the DCT could not
+        shrink = long_side / max(height, width)
         gray = cv2.resize(gray, (round(width * shrink), round(height * shrink)), interpolation=cv2.INTER_AREA)
     original_width, original_height = image.size if orientation < 5 else image.size[::-1]
     return DecodedImage(gray, original_width / gray.shape[1], original_width, original_height)

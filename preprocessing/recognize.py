@@ -16,7 +16,7 @@ import numpy as np
 
 from model.checkpoint import DEFAULT_MODEL_PATH
 from model.classifier import Classifier
-from preprocessing.decode import DecodedImage, ImageError, decode_image
+from preprocessing.decode import WORK_LONG_SIDE, DecodedImage, ImageError, decode_image
 from preprocessing.ink import find_ink, percentile
 from preprocessing.normalize import mnist_style
 from preprocessing.segment import Blob, find_digits
@@ -27,6 +27,13 @@ from preprocessing.segment import Blob, find_digits
 DEFAULT_THRESHOLD = 0.8
 
 OK, UNSURE, NO_DIGIT, ERROR = "ok", "unsure", "no_digit", "error"
+
+# Digits shorter than this share of the working image's short side are found again at twice its
+# resolution, in the part of the photo around them: small digits written close together blur into
+# each other at 640 px, and their thin strokes fade.
+SMALL_DIGITS = 0.1
+
+Box = tuple[int, int, int, int]  # x, y, w, h
 
 
 @dataclass
@@ -135,25 +142,52 @@ class Recognizer:
             image = decode_image(data)
         except ImageError as error:
             return Recognition(ERROR, error=str(error), ms=(time.perf_counter() - started) * 1000)
-        result = self._read(image)
+        result = self._read(data, image)
         result.ms = (time.perf_counter() - started) * 1000
         return result
 
-    def _read(self, image: DecodedImage) -> Recognition:
-        blobs, crops = digit_crops(image.gray)
-        if not blobs:
+    def _read(self, data: bytes, image: DecodedImage) -> Recognition:
+        found, crops = _find_digits(data, image)
+        if not found:
             return Recognition(NO_DIGIT, photo=image.gray, scale=image.scale)
         probabilities = self.classifier.probabilities(crops)
         digits = []
-        for (row_index, blob), crop, p in zip(blobs, crops, probabilities):
+        for (row_index, box), crop, p in zip(found, crops, probabilities):
             order = np.argsort(p)[::-1][:3]
-            box = tuple(round(v * image.scale) for v in (blob.x, blob.y, blob.w, blob.h))
             digits.append(
                 Digit(
                     int(order[0]), float(p[order[0]]), [(int(k), float(p[k])) for k in order], box, row_index, p, crop
                 )
             )
-        rows = range(blobs[-1][0] + 1)
+        rows = range(found[-1][0] + 1)
         text = " ".join("".join(str(d.digit) for d in digits if d.row == row_index) for row_index in rows)
         status = OK if all(d.confidence >= self.threshold for d in digits) else UNSURE
         return Recognition(status, text, digits, photo=image.gray, scale=image.scale)
+
+
+def _in_original(blob: Blob, scale: float, x: int = 0, y: int = 0) -> Box:
+    """A blob's box in the original photo's pixels, from an image `scale` times smaller cut at (x, y)."""
+    return tuple(round(v * scale) for v in (blob.x + x, blob.y + y, blob.w, blob.h))
+
+
+def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]], np.ndarray]:
+    """(row index, box in the original) per digit in reading order, and their 28x28 images.
+
+    Small digits are found again at twice the working resolution when the photo has it, in the
+    part around them (the rest is not decoded again at that size, which would double the cost).
+    """
+    blobs, crops = digit_crops(image.gray)
+    found = [(row, _in_original(blob, image.scale)) for row, blob in blobs]
+    tallest = max((blob.h for _, blob in blobs), default=0)
+    if not blobs or tallest >= SMALL_DIGITS * min(image.gray.shape) or image.scale < 1.5:
+        return found, crops
+    sharper = decode_image(data, long_side=2 * WORK_LONG_SIDE)
+    factor = image.scale / sharper.scale  # sharper pixels per working pixel
+    margin = 1.5 * tallest
+    left, top = (max(0, round((min(getattr(b, a) for _, b in blobs) - margin) * factor)) for a in ("x", "y"))
+    right = round((max(b.right for _, b in blobs) + margin) * factor)
+    bottom = round((max(b.bottom for _, b in blobs) + margin) * factor)
+    sharp_blobs, sharp_crops = digit_crops(sharper.gray[top:bottom, left:right])
+    if not sharp_blobs:
+        return found, crops
+    return [(row, _in_original(blob, sharper.scale, left, top)) for row, blob in sharp_blobs], sharp_crops

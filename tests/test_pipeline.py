@@ -143,6 +143,18 @@ def test_blots_are_not_digits():
     assert rows[0][0].x * scale > 500
 
 
+def test_small_digits_close_together_are_read_at_full_resolution(recognizer):
+    page = paper()
+    # A 0 and a 1, 80 px tall (8 % of the frame), 4 px apart: 2 px in the half-size working image,
+    # where the shrunk strokes run into each other.
+    cv2.ellipse(page, (600, 500), (18, 40), 0, 0, 360, 40, 3)
+    cv2.line(page, (626, 460), (626, 540), 40, 3)
+    result = recognizer.recognize(jpeg(page))
+    assert result.text == "01"
+    x, y, w, h = result.digits[1].box  # in the original photo's pixels
+    assert 620 <= x <= 627 and 454 <= y <= 462 and 78 <= h <= 90
+
+
 def test_blank_pages_are_no_digit(recognizer):
     for ruled in (False, True):
         assert recognizer.recognize(jpeg(paper(ruled=ruled))).status == NO_DIGIT
