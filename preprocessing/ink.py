@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 MIN_INK_CONTRAST = 0.14  # darkness below this is paper texture or a faint ruled line
-RELATIVE_THRESHOLD = 0.45  # ink is at least this fraction of the photo's strongest ink
+RELATIVE_THRESHOLD = 0.45  # ink is at least this fraction of the strongest ink on the page
 LINE_SPAN = 0.45  # a straight run this long (fraction of the frame) is a paper line or page edge
 PAGE_BRIGHTNESS = 0.6  # the page is at least this bright relative to the brightest paper; darker is table or floor
 

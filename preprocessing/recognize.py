@@ -184,7 +184,8 @@ def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]
     sharper = decode_image(data, long_side=2 * WORK_LONG_SIDE)
     factor = image.scale / sharper.scale  # sharper pixels per working pixel
     margin = 1.5 * tallest
-    left, top = (max(0, round((min(getattr(b, a) for _, b in blobs) - margin) * factor)) for a in ("x", "y"))
+    left = max(0, round((min(b.x for _, b in blobs) - margin) * factor))
+    top = max(0, round((min(b.y for _, b in blobs) - margin) * factor))
     right = round((max(b.right for _, b in blobs) + margin) * factor)
     bottom = round((max(b.bottom for _, b in blobs) + margin) * factor)
     sharp_blobs, sharp_crops = digit_crops(sharper.gray[top:bottom, left:right])
