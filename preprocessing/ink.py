@@ -3,7 +3,7 @@
 The result is an "ink darkness" map (0 = paper, 255 = black, relative to the
 paper around it) and a binary mask of ink pixels. Dividing
 by an estimate of the paper's brightness removes gradients, vignetting and
-shadows; thresholding relative to the strongest ink in the photo copes with
+shadows; thresholding relative to the strongest ink on the page copes with
 faint ballpoint and bold marker alike.
 """
 
