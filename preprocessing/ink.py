@@ -140,7 +140,8 @@ def find_ink(gray: np.ndarray) -> Ink:
     page = page_region(paper, sample.shape[::-1])
     # Measured away from the frame's edges too: a strip of table thinner than the paper estimate's
     # kernel passes for paper, and its edge for ink.
-    band = np.s_[max(1, min(page.shape) // 16) : -max(1, min(page.shape) // 16)]
+    edge = max(1, min(page.shape) // 16)
+    band = np.s_[edge:-edge]
     inner = page[band, band]
     strongest_on_page = percentile(sample[band, band], 99.95, where=inner) if inner.any() else strongest
     threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest_on_page)

@@ -17,7 +17,7 @@ import numpy as np
 from model.checkpoint import DEFAULT_MODEL_PATH
 from model.classifier import Classifier
 from preprocessing.decode import WORK_LONG_SIDE, DecodedImage, ImageError, decode_image
-from preprocessing.ink import find_ink, percentile
+from preprocessing.ink import Ink, find_ink, percentile
 from preprocessing.normalize import mnist_style
 from preprocessing.segment import Blob, find_digits
 
@@ -119,13 +119,22 @@ def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndar
     return np.clip(ink / max(core, 1.0), 0.0, 1.0)
 
 
-def digit_crops(gray: np.ndarray) -> tuple[list[tuple[int, Blob]], np.ndarray]:
-    """The digits of a grayscale photo in reading order as (row index, blob), and their (N, 28, 28) images."""
+def _blobs(gray: np.ndarray) -> tuple[list[tuple[int, Blob]], Ink]:
+    """The digits of a grayscale photo in reading order as (row index, blob), and the ink they were found in."""
     ink = find_ink(gray)
     rows = find_digits(ink.mask, ink.darkness)
-    blobs = [(row_index, blob) for row_index, row in enumerate(rows) for blob in row]
+    return [(row_index, blob) for row_index, row in enumerate(rows) for blob in row], ink
+
+
+def _crops(blobs: list[tuple[int, Blob]], ink: Ink) -> np.ndarray:
     crops = [mnist_style(_crop_ink(blob, ink.mask, ink.darkness)) for _, blob in blobs]
-    return blobs, np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
+    return np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
+
+
+def digit_crops(gray: np.ndarray) -> tuple[list[tuple[int, Blob]], np.ndarray]:
+    """The digits of a grayscale photo in reading order as (row index, blob), and their (N, 28, 28) images."""
+    blobs, ink = _blobs(gray)
+    return blobs, _crops(blobs, ink)
 
 
 class Recognizer:
@@ -176,11 +185,11 @@ def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]
     Small digits are found again at twice the working resolution when the photo has it, in the
     part around them (the rest is not decoded again at that size, which would double the cost).
     """
-    blobs, crops = digit_crops(image.gray)
+    blobs, ink = _blobs(image.gray)
     found = [(row, _in_original(blob, image.scale)) for row, blob in blobs]
     tallest = max((blob.h for _, blob in blobs), default=0)
     if not blobs or tallest >= SMALL_DIGITS * min(image.gray.shape) or image.scale < 1.5:
-        return found, crops
+        return found, _crops(blobs, ink)
     sharper = decode_image(data, long_side=2 * WORK_LONG_SIDE)
     factor = image.scale / sharper.scale  # sharper pixels per working pixel
     margin = 1.5 * tallest
@@ -190,5 +199,5 @@ def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]
     bottom = round((max(b.bottom for _, b in blobs) + margin) * factor)
     sharp_blobs, sharp_crops = digit_crops(sharper.gray[top:bottom, left:right])
     if not sharp_blobs:
-        return found, crops
+        return found, _crops(blobs, ink)
     return [(row, _in_original(blob, sharper.scale, left, top)) for row, blob in sharp_blobs], sharp_crops

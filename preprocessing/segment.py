@@ -229,9 +229,10 @@ def find_digits(ink_mask: np.ndarray, darkness: np.ndarray) -> list[list[Blob]]:
         if _is_digit_like(b, short_side) and not _is_blot(b, ink_mask) and _stands_out(b, ink_mask, darkness)
     ]
     # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1.
-    shaped = [b.h for b in candidates if not _is_straight_line(b)]
+    straight = [_is_straight_line(b) for b in candidates]
+    shaped = [b.h for b, line in zip(candidates, straight) if not line]
     if shaped:
-        candidates = [b for b in candidates if b.h <= 1.4 * max(shaped) or not _is_straight_line(b)]
+        candidates = [b for b, line in zip(candidates, straight) if not line or b.h <= 1.4 * max(shaped)]
     tallest = max((b.h for b in candidates), default=0)
     candidates = [b for b in candidates if b.h >= 0.35 * tallest]
     if len(candidates) > MAX_DIGITS:
