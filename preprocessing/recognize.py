@@ -122,7 +122,7 @@ def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndar
 def _blobs(gray: np.ndarray) -> tuple[list[tuple[int, Blob]], Ink]:
     """The digits of a grayscale photo in reading order as (row index, blob), and the ink they were found in."""
     ink = find_ink(gray)
-    rows = find_digits(ink.mask, ink.darkness)
+    rows = find_digits(ink)
     return [(row_index, blob) for row_index, row in enumerate(rows) for blob in row], ink
 
 

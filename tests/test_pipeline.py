@@ -40,7 +40,7 @@ def jpeg(page: np.ndarray) -> bytes:
 def blobs_of(page: np.ndarray):
     decoded = decode_image(jpeg(page))
     ink = find_ink(decoded.gray)
-    return find_digits(ink.mask, ink.darkness), decoded.scale
+    return find_digits(ink), decoded.scale
 
 
 def test_polarity_is_detected():
@@ -141,6 +141,22 @@ def test_blots_are_not_digits():
     rows, scale = blobs_of(page)
     assert [len(row) for row in rows] == [1]
     assert rows[0][0].x * scale > 500
+
+
+def test_dots_well_below_a_digit_are_not_part_of_it():
+    page = paper()
+    write(page, "7", 560, 700, 400, 14)
+    for x in (560, 620, 680):  # a drawing app's palette, 70 px below the digit: three and a half dots
+        cv2.circle(page, (x, 780), 10, 40, -1)
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].bottom * scale < 720, "the digit's box ends at the digit"
+
+
+def test_a_grey_stroke_on_a_black_canvas_is_read(recognizer):
+    canvas = np.full((960, 1280), 12, np.uint8)  # a dark drawing app, its pen a dim grey
+    cv2.putText(canvas, "4", (560, 620), cv2.FONT_HERSHEY_SIMPLEX, 12, 55, 8, cv2.LINE_AA)
+    assert recognizer.recognize(jpeg(canvas)).text == "4"
 
 
 def test_small_digits_close_together_are_read_at_full_resolution(recognizer):
