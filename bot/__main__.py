@@ -5,6 +5,7 @@ all. A missing or malformed setting, an unreadable model or a token Telegram ref
 stderr and exit code 2.
 """
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -35,6 +36,9 @@ def main() -> int:
         run(build_application(settings, shared), settings)
     except InvalidToken:
         print("bot: Telegram refused TELEGRAM_BOT_TOKEN: was it revoked, or mistyped? (@BotFather)", file=sys.stderr)
+        # python-telegram-bot leaves its connections open when its start fails; the process ends now, so
+        # asyncio's "unclosed connection" complaints at exit would only bury the line above.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         return 2
     return 0
 

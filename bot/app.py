@@ -31,11 +31,14 @@ from bot.feedback import FeedbackStore
 from bot.handlers import Services
 from bot.limits import ChatOrder, PhotoRateLimit, Throttle
 from bot.reader import PhotoReader
+from bot.request import AiohttpRequest
 from preprocessing.recognize import Recognizer
 
 logger = logging.getLogger(__name__)
 
 CHAT_ACTION_SECONDS = 4.0  # Telegram shows a chat action for 5 s
+# Connections to the Bot API: at ~0.1 s a request to api.telegram.org, 4 carry ~40 requests/s, above its
+# flood limit of 30 messages/s.
 CONNECTION_POOL_SIZE = 4
 POOL_TIMEOUT = 30.0  # seconds a request may wait for a free connection in a burst
 NETWORK_RETRIES = 3  # for Bot API calls that fail with a 5xx or a timeout; 429s are AIORateLimiter's
@@ -128,11 +131,8 @@ def build_application(settings: Settings, shared: Services) -> Application:
         .base_file_url(settings.base_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, do_quote=True, allow_sending_without_reply=True))
         .concurrent_updates(True)
-        # httpx checks every pooled connection on each request: with PTB's default of 256 that costs
-        # more CPU under load than reading the photo. 4 connections at ~0.1 s a request to
-        # api.telegram.org carry ~40 requests/s, above its flood limit of 30.
-        .connection_pool_size(CONNECTION_POOL_SIZE)
-        .pool_timeout(POOL_TIMEOUT)
+        .request(AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT))
+        .get_updates_request(AiohttpRequest(1))
         .rate_limiter(RetryingRateLimiter(overall_max_rate=settings.messages_per_second, max_retries=3))
         .post_init(on_start)
         .post_shutdown(on_stop)

@@ -1,8 +1,8 @@
 """Logging, configured once, with the bot token scrubbed from every record.
 
-python-telegram-bot logs "Set Bot API URL: https://api.telegram.org/bot<token>" at DEBUG and httpx logs
-every request URL (which contains the token) at INFO, so the token is filtered out of each record on the
-root logger's handlers (a filter on a logger would miss records propagated from other loggers).
+python-telegram-bot logs "Set Bot API URL: https://api.telegram.org/bot<token>" at DEBUG, and an HTTP
+library's errors can quote a request URL (which contains the token), so the token is filtered out of each
+record on the root logger's handlers (a filter on a logger would miss records propagated from other loggers).
 """
 
 import logging
@@ -42,7 +42,7 @@ class RedactToken(logging.Filter):
 
 
 def configure_logging(level: str, token: str) -> None:
-    """Log to stderr at `level`; keep httpx's per-request lines out unless debugging."""
+    """Log to stderr at `level`, the token scrubbed."""
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -52,4 +52,3 @@ def configure_logging(level: str, token: str) -> None:
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
-    logging.getLogger("httpx").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

@@ -26,7 +26,7 @@ class PhotoReader:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recognize")
         self._recent: OrderedDict[tuple[int, int], Recognition] = OrderedDict()
         # Photos being downloaded and read at once. A few per worker keep the workers busy; more would
-        # only queue, and hundreds of downloads in flight make httpx's connection pool slow for everyone.
+        # only queue, and hundreds of downloads in flight would wait on the connection pool for everyone.
         self.admission = asyncio.Semaphore(PHOTOS_PER_WORKER * workers)
 
     async def _in_pool(self, function: Callable[..., T], *args: object) -> T:

@@ -133,15 +133,17 @@ def bench_threshold(recognizer: Recognizer, count: int) -> None:
 
 
 def bench_bot(users: int, per_user: int, repeats: int = 3, stream_rate: float = 40.0) -> None:
-    """All photos at once (p95 then measures the queue), `repeats` times, and the same photos as a steady stream."""
+    """All photos at once (p95 then measures the queue), `repeats` times; each user in turn; a steady stream."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from bot_load import run_load_test
 
     sent = users * per_user
-    runs = [(f"all at once, run {run + 1}", 0.0) for run in range(repeats)]
+    runs = [(f"all at once, run {run + 1}", {}) for run in range(repeats)]
+    runs.append(("each user in turn", {"in_turn": True}))
+    runs.append((f"steady {stream_rate:.0f}/s", {"over_seconds": sent / stream_rate}))
     rows = []
-    for label, over_seconds in runs + [(f"steady {stream_rate:.0f}/s", sent / stream_rate)]:
-        result = asyncio.run(run_load_test(users=users, photos_per_user=per_user, over_seconds=over_seconds))
+    for label, how in runs:
+        result = asyncio.run(run_load_test(users=users, photos_per_user=per_user, **how))
         rows.append(
             (
                 label,

@@ -1,7 +1,8 @@
 """Load test of the real bot process against the Bot API stand-in, and the photos the bot tests send.
 
 `run_load_test()` starts the stand-in and `python -m bot` pointed at it, has `users` users send
-`photos_per_user` photos each, all at once, and measures from each update's injection to the bot's reply.
+`photos_per_user` photos each (all at once, as a steady stream, or each user in turn) and measures from
+each update's injection to the bot's reply.
 scripts/benchmark.py prints its result; tests/test_bot_process.py runs a small one. tests/ must be on
 sys.path to import this module (pytest puts it there).
 """
@@ -77,7 +78,12 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-async def _send_all(sends: list[tuple[StandInUser, SyntheticPhoto]], over_seconds: float) -> list[dict]:
+async def _send_all(
+    api: TelegramStandIn, sends: list[tuple[StandInUser, SyntheticPhoto]], over_seconds: float, in_turn: bool
+) -> list[dict]:
+    """Send the photos all at once, evenly over `over_seconds`, or each user's after the last one's answer."""
+    if in_turn:
+        return await _send_in_turn(api, sends)
     if not over_seconds:
         return await asyncio.gather(*(person.send_photo(photo.image) for person, photo in sends))
     messages, start = [], time.perf_counter()
@@ -87,18 +93,40 @@ async def _send_all(sends: list[tuple[StandInUser, SyntheticPhoto]], over_second
     return messages
 
 
+async def _send_in_turn(api: TelegramStandIn, sends: list[tuple[StandInUser, SyntheticPhoto]]) -> list[dict]:
+    """Every user at once, each sending their next photo when the bot has answered the last (in `sends` order)."""
+    by_user: dict[int, list[tuple[int, SyntheticPhoto]]] = {}
+    for index, (person, photo) in enumerate(sends):
+        by_user.setdefault(person.id, []).append((index, photo))
+    messages: list[dict] = [{}] * len(sends)
+
+    async def converse(person: StandInUser, photos: list[tuple[int, SyntheticPhoto]]) -> None:
+        for index, photo in photos:
+            messages[index] = await person.send_photo(photo.image)
+            try:
+                await api.reply_to(messages[index], timeout=60)
+            except AssertionError:
+                pass  # the user gives up waiting and sends the next; counted as unanswered
+
+    people = {person.id: person for person, _ in sends}
+    await asyncio.gather(*(converse(people[user], photos) for user, photos in by_user.items()))
+    return messages
+
+
 async def run_load_test(
     users: int = 20,
     photos_per_user: int = 10,
     messages_per_second: float = 0,
     over_seconds: float = 0.0,
+    in_turn: bool = False,
     timeout: float = 120.0,
 ) -> dict:
     """Send users x photos_per_user photos to the real bot process; latency from update to reply.
 
     The photos go all at once (over_seconds=0), so the last answers wait for all the others: p95 then
     measures the queue, about 0.95 x photos / throughput. over_seconds > 0 spreads them evenly instead,
-    a steady stream, whose latency is the bot's own while it keeps up.
+    a steady stream, whose latency is the bot's own while it keeps up. in_turn=True has every user send
+    their next photo when the last is answered, as people do: as many photos in flight as users.
     messages_per_second is the bot's overall flood limit (TELEGRAM_MESSAGES_PER_SECOND): 0 measures the
     bot itself; 30, the default for api.telegram.org, caps the bot at 30 requests a second and, with a
     chat action and an answer per photo, at 15 photos a second.
@@ -120,7 +148,7 @@ async def run_load_test(
                     api.photo_sizes(photo.image)  # made now, not while the clock runs
                 sends = [(person, photos[(i + round_) % len(photos)]) for round_ in range(photos_per_user)
                          for i, person in enumerate(people)]  # fmt: skip
-                messages = await _send_all(sends, over_seconds)
+                messages = await _send_all(api, sends, over_seconds, in_turn)
                 try:
                     await api.wait_until(lambda: all(api.replies_to(m) for m in messages), timeout)
                 except AssertionError:

@@ -1,4 +1,4 @@
-"""The bot's parts on their own: replies, settings, limits, log redaction and the feedback store."""
+"""The bot's parts on their own: replies, settings, limits, log redaction, Bot API requests, the feedback store."""
 
 import asyncio
 import io
@@ -10,12 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
 
 from bot import config, replies
 from bot.config import ConfigError, load_settings
 from bot.feedback import FeedbackStore
 from bot.limits import ChatOrder, PhotoRateLimit, Throttle
 from bot.logs import REDACTED, RedactToken
+from bot.request import AiohttpRequest
 from model.checkpoint import DEFAULT_MODEL_PATH
 from preprocessing.recognize import NO_DIGIT, OK, UNSURE, Digit, Recognition
 
@@ -243,6 +246,30 @@ def test_token_is_scrubbed_from_messages_arguments_and_tracebacks():
     output = stream.getvalue()
     assert TOKEN not in output and TOKEN.split(":")[1] not in output and "ZZZdqTcv" not in output
     assert output.count(REDACTED) == 4 and "RuntimeError" in output
+
+
+# -- Bot API requests ---------------------------------------------------------------------------------------
+
+
+async def test_requests_carry_uploads_and_fail_as_telegram_errors(stand_in, known_photos):
+    stand_in.user(42).message(text="hello")  # the stand-in knows chat 42 from now on
+    bot = Bot(stand_in.token, base_url=stand_in.base_url, base_file_url=stand_in.base_file_url,
+              request=AiohttpRequest(2, read_timeout=0.3))  # fmt: skip
+    async with bot:
+        sent = await bot.send_photo(42, known_photos[0].image, caption="multipart")
+        uploaded = await (await bot.get_file(sent.photo[-1].file_id)).download_as_bytearray()
+        assert bytes(uploaded) == known_photos[0].image and sent.caption == "multipart"
+        stand_in.fail_next("sendMessage", None, delay=1.0)  # answers, but after the read timeout
+        with pytest.raises(TimedOut):
+            await bot.send_message(42, "too slow")
+    requests = AiohttpRequest(1), AiohttpRequest(1)
+    unreachable = Bot(stand_in.token, base_url="http://127.0.0.1:9/bot", request=requests[0],
+                      get_updates_request=requests[1])  # fmt: skip
+    with pytest.raises(NetworkError) as refused:
+        await unreachable.initialize()
+    assert not isinstance(refused.value, TimedOut)
+    for request in requests:  # a Bot whose start failed leaves them open
+        await request.shutdown()
 
 
 # -- feedback store -----------------------------------------------------------------------------------------
