@@ -113,6 +113,15 @@ def test_an_open_four_is_one_digit():
     assert [len(row) for row in rows] == [1]
 
 
+def test_a_nine_whose_loop_stops_short_of_its_stem_is_one_digit():
+    page = paper()
+    cv2.ellipse(page, (540, 400), (90, 90), 0, 0, 360, 40, 8)  # the loop, 14 px left of the leaning stem
+    cv2.line(page, (660, 330), (620, 700), 40, 8)
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].h * scale > 380 and rows[0][0].x * scale < 500, "loop and stem together"
+
+
 @pytest.mark.parametrize("table_from", [800, 930])  # a broad table, and a strip thinner than the paper estimate
 def test_a_faint_digit_beside_a_dark_table_is_one_digit(table_from):
     page = paper()
