@@ -17,7 +17,10 @@ from preprocessing.ink import Ink, percentile
 MIN_DIGIT_HEIGHT_FRACTION = 0.035  # of the working image's short side; smaller is a speck
 MAX_DIGIT_HEIGHT_FRACTION = 0.95
 MIN_PEAK_DARKNESS = 0.2  # a digit has some properly dark ink, not only faint texture
-MIN_PEAK_LIGHTNESS = 0.15  # light on dark: a drawing app's canvas has no paper texture, so a grey pen is ink
+# Light on dark with a clean background (its texture under CLEAN_CANVAS x the stroke's strength: a drawing
+# app's canvas, a wiped board, not wood grain), a dim grey pen is ink too, down to MIN_PEAK_LIGHTNESS.
+MIN_PEAK_LIGHTNESS = 0.15
+CLEAN_CANVAS = 0.1
 MAX_CLUTTER = 0.4  # the paper around a digit is much lighter than its ink
 MAX_PIECES = 1500  # more pieces of ink than this is a texture (fabric, gravel), not handwriting
 MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
@@ -177,7 +180,7 @@ def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
     return np.count_nonzero(blob.mask(ink_mask)) >= 0.75 * np.count_nonzero(hull)
 
 
-def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, min_peak: float) -> bool:
+def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark: bool) -> bool:
     """Dark enough ink on clean paper: not faint texture, not a pattern of wood grain or fabric."""
     ink = percentile(darkness[blob.y : blob.bottom, blob.x : blob.right], 90, where=blob.mask(ink_mask))
     # The paper around it: a margin beyond its box (a thin 1's box holds hardly any paper), a few
@@ -185,7 +188,9 @@ def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, min_peak
     margin = max(3, blob.h // 6)
     window = np.s_[max(0, blob.y - margin) : blob.bottom + margin, max(0, blob.x - margin) : blob.right + margin]
     paper = cv2.dilate(ink_mask[window], np.ones((5, 5), np.uint8)) == 0
-    return ink >= min_peak * 255 and percentile(darkness[window], 90, where=paper.view(np.uint8)) < MAX_CLUTTER * ink
+    clutter = percentile(darkness[window], 90, where=paper.view(np.uint8))
+    clean_canvas = on_dark and clutter < CLEAN_CANVAS * ink
+    return ink >= (MIN_PEAK_LIGHTNESS if clean_canvas else MIN_PEAK_DARKNESS) * 255 and clutter < MAX_CLUTTER * ink
 
 
 def _is_straight_line(blob: Blob) -> bool:
@@ -212,7 +217,6 @@ def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
 def find_digits(ink: Ink) -> list[list[Blob]]:
     """Digit candidates in reading order: a list of rows, each a list of blobs left to right."""
     ink_mask, darkness = ink.mask, ink.darkness
-    min_peak = MIN_PEAK_LIGHTNESS if ink.inverted else MIN_PEAK_DARKNESS
     height, width = ink_mask.shape
     # Contours of the ink grown by a pixel: a ballpoint stroke that skipped stays one piece.
     grown = cv2.dilate(ink_mask, np.ones((3, 3), np.uint8))
@@ -236,7 +240,9 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     candidates = [
         b
         for b in pieces
-        if _is_digit_like(b, short_side) and not _is_blot(b, ink_mask) and _stands_out(b, ink_mask, darkness, min_peak)
+        if _is_digit_like(b, short_side)
+        and not _is_blot(b, ink_mask)
+        and _stands_out(b, ink_mask, darkness, ink.inverted)
     ]
     # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1.
     straight = [_is_straight_line(b) for b in candidates]

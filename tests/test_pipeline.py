@@ -168,6 +168,15 @@ def test_a_grey_stroke_on_a_black_canvas_is_read(recognizer):
     assert recognizer.recognize(jpeg(canvas)).text == "4"
 
 
+def test_grain_of_a_dark_board_is_not_read_as_ones(recognizer):
+    found = 0
+    for seed in range(6):  # dim, streaky grain: what a grey pen on a clean canvas is allowed, grain is not
+        grain = cv2.GaussianBlur(np.random.default_rng(seed).normal(0, 1, (960, 1280)), (0, 0), sigmaX=2, sigmaY=40)
+        board = np.clip(45 + 10 * grain / grain.std(), 0, 255).astype(np.uint8)
+        found += recognizer.recognize(jpeg(board)).status != NO_DIGIT
+    assert found <= 1
+
+
 def test_small_digits_close_together_are_read_at_full_resolution(recognizer):
     page = paper()
     # A 0 and a 1, 80 px tall (8 % of the frame), 4 px apart: 2 px in the half-size working image,
