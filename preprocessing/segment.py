@@ -62,16 +62,18 @@ def _belong_together(a: Blob, b: Blob) -> bool:
     y_overlap = min(a.bottom, b.bottom) - max(a.y, b.y)
     if y_overlap > 0.5 * min(a.h, b.h):
         # Side by side at the same height: only a piece within the other's width is part of it,
-        # otherwise a slanted 1 would swallow its neighbour; or a loop drawn apart from its stem,
-        # touching the upper part of it (a 9's, a closed 4's).
+        # otherwise a slanted 1 would swallow its neighbour. Or a bar drawn apart, half of it within
+        # the digit's width (a 2's base, a 7's top), or a loop drawn apart from its stem, touching
+        # the upper part of it (a 9's, a closed 4's).
         small, big = (a, b) if a.h < b.h else (b, a)
+        bar = small.h < 0.5 * small.w and x_overlap >= 0.5 * small.w
         loop = (
             small.h < 0.6 * big.h
             and small.w >= 0.4 * big.h  # a loop, not a sliver of a broken line
             and small.bottom < big.y + 0.6 * big.h
             and x_overlap >= 0
         )
-        return x_overlap >= 0.8 * min(a.w, b.w) or loop
+        return x_overlap >= 0.8 * min(a.w, b.w) or bar or loop
     if x_overlap < 0.5 * min(a.w, b.w):
         return False
     # Stacked: a small piece close above or below (a 5's flag, a 7's bar). Two digits of the same

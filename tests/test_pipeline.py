@@ -122,6 +122,16 @@ def test_a_nine_whose_loop_stops_short_of_its_stem_is_one_digit():
     assert rows[0][0].h * scale > 380 and rows[0][0].x * scale < 500, "loop and stem together"
 
 
+def test_a_two_whose_base_is_drawn_apart_keeps_its_base():
+    page = paper()
+    cv2.ellipse(page, (560, 380), (90, 90), 0, 180, 360, 40, 8)  # the arch
+    cv2.line(page, (650, 380), (480, 680), 40, 8)  # the diagonal
+    cv2.line(page, (540, 676), (740, 676), 40, 8)  # the base, apart from the diagonal, sticking out right
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].right * scale > 730, "the base is part of the digit"
+
+
 @pytest.mark.parametrize("table_from", [800, 930])  # a broad table, and a strip thinner than the paper estimate
 def test_a_faint_digit_beside_a_dark_table_is_one_digit(table_from):
     page = paper()
