@@ -111,6 +111,27 @@ def _group(blobs: list[Blob]) -> list[Blob]:
         blobs = merged
 
 
+def _join_broken(blobs: list[Blob]) -> list[Blob]:
+    """Join the halves of a digit whose stroke broke (a pencil, a skipping pen): pieces stacked close,
+    each shorter than the digits around them, that together make one digit's height, not two rows."""
+    if not 3 <= len(blobs) <= 2 * MAX_DIGITS:  # too few to know a digit's height; too many is a texture
+        return blobs
+    tallest = max(b.h for b in blobs)
+    typical = float(np.median([b.h for b in blobs if b.h >= 0.75 * tallest]))
+    joined: list[Blob | None] = sorted(blobs, key=lambda b: b.y)
+    for i in range(len(joined)):
+        for j in range(i + 1, len(joined)):
+            upper, lower = joined[i], joined[j]
+            if upper is None or lower is None or max(upper.h, lower.h) >= 0.85 * typical:
+                continue
+            x_overlap = min(upper.right, lower.right) - max(upper.x, lower.x)
+            together = upper.merged(lower)
+            stacked = x_overlap >= 0.5 * min(upper.w, lower.w) and lower.y - upper.bottom < 0.2 * typical
+            if stacked and together.h <= 1.3 * typical:
+                joined[i], joined[j] = together, None
+    return [b for b in joined if b is not None]
+
+
 def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     """Split digits written close together: joined by the pixel of growth, but apart in the ink itself.
 
@@ -232,7 +253,7 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
         if max(w, h) >= 3 and not touches_border:
             blobs.append(Blob(x, y, w, h, [contour]))
     short_side = min(height, width)
-    tall_enough = [b for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
+    tall_enough = _join_broken([b for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side])
     pieces = [
         piece
         for blob in tall_enough

@@ -132,6 +132,18 @@ def test_a_two_whose_base_is_drawn_apart_keeps_its_base():
     assert rows[0][0].right * scale > 730, "the base is part of the digit"
 
 
+def test_a_digit_whose_stroke_broke_halfway_is_one_digit():
+    page = paper()
+    write(page, "4", 80, 640, 300, 8)
+    write(page, "4", 820, 640, 300, 8)
+    # A 7 between them, its stroke broken halfway down: two stacked halves, each shorter than a digit.
+    cv2.polylines(page, [np.array([[560, 340], [720, 340], [660, 470]])], False, 40, 8)
+    cv2.line(page, (650, 500), (600, 640), 40, 8)
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [3]
+    assert rows[0][1].h * scale > 280, "both halves of the 7"
+
+
 @pytest.mark.parametrize("table_from", [800, 930])  # a broad table, and a strip thinner than the paper estimate
 def test_a_faint_digit_beside_a_dark_table_is_one_digit(table_from):
     page = paper()
