@@ -138,9 +138,13 @@ def digit_crops(gray: np.ndarray) -> tuple[list[tuple[int, Blob]], np.ndarray]:
 
 
 class Recognizer:
+    """`threads`: PyTorch's and OpenCV's threads (process-wide). One photo takes milliseconds, so one
+    thread each is fastest, and a server reads several photos side by side instead."""
+
     def __init__(
         self, model_path: str | Path = DEFAULT_MODEL_PATH, threshold: float = DEFAULT_THRESHOLD, threads: int = 1
     ) -> None:
+        cv2.setNumThreads(threads)
         self.classifier = Classifier(model_path, threads=threads)
         self.threshold = threshold
 

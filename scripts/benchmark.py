@@ -171,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if "model" in parts:
         bench_model()
     if parts & {"photos", "speed", "threshold"}:
-        cv2.setNumThreads(1)  # serving reads one photo per thread
-        recognizer = Recognizer(threads=1)
+        recognizer = Recognizer(threads=1)  # as the bot serves: one photo per thread
         if "photos" in parts:
             bench_photos(recognizer, args.photos)
         if "speed" in parts:

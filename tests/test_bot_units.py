@@ -272,6 +272,18 @@ async def test_requests_carry_uploads_and_fail_as_telegram_errors(stand_in, know
         await request.shutdown()
 
 
+async def test_requests_use_the_proxy_the_environment_names(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    request = AiohttpRequest(1)
+    await request.initialize()
+    try:
+        assert request.proxy_for("https://api.telegram.org/bot1:x/getMe") == "http://proxy.example:3128"
+        assert request.proxy_for("http://127.0.0.1:8081/bot1:x/getMe") is None  # no HTTP_PROXY, and NO_PROXY
+    finally:
+        await request.shutdown()
+
+
 # -- feedback store -----------------------------------------------------------------------------------------
 
 
