@@ -41,12 +41,28 @@ def percentile(values: np.ndarray, q: float, where: np.ndarray | None = None) ->
     return percentiles(values, (q,), where)[0]
 
 
+def _holds_a_page(small: np.ndarray, brightest: int) -> bool:
+    """A sheet of paper on a dark table: a solid region a quarter of the frame wide and high or more, as
+    bright as the brightest in the frame. Chalk and a drawing app's strokes are thin, and a lit patch
+    of a blackboard is duller than the chalk on it."""
+    bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    height, width = small.shape
+    for label in range(1, count):
+        _, _, w, h, area = stats[label]
+        if w >= width / 4 and h >= height / 4 and area >= 0.8 * w * h:
+            paper = cv2.mean(small, mask=(labels == label).view(np.uint8))[0]
+            if paper >= 0.85 * brightest:
+                return True
+    return False
+
+
 def is_light_on_dark(gray: np.ndarray) -> bool:
-    """A blackboard or a drawing app: mostly dark, with a bright minority."""
-    low, median, high = percentiles(gray[::4, ::4], (0.5, 50, 99.5))
-    if median < 90:
-        return True
-    return median < 140 and (high - median) > 1.5 * (median - low)
+    """A blackboard or a drawing app: mostly dark, with a bright minority that is not a sheet of paper."""
+    small = np.ascontiguousarray(gray[::4, ::4])
+    low, median, high = percentiles(small, (0.5, 50, 99.5))
+    dark = median < 90 or (median < 140 and (high - median) > 1.5 * (median - low))
+    return dark and not _holds_a_page(small, high)
 
 
 def paper_brightness(gray: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ CLEAN_CANVAS = 0.1
 MAX_CLUTTER = 0.4  # the paper around a digit is much lighter than its ink
 MAX_PIECES = 1500  # more pieces of ink than this is a texture (fabric, gravel), not handwriting
 MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
+PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
 
 
 @dataclass
@@ -216,6 +217,15 @@ def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark:
     return ink >= (MIN_PEAK_LIGHTNESS if clean_canvas else MIN_PEAK_DARKNESS) * 255 and clutter < MAX_CLUTTER * ink
 
 
+def _is_page_outline(contour: np.ndarray, width: int, height: int) -> bool:
+    """The rim of a sheet lying on a darker table: a quadrilateral a quarter of the frame or more."""
+    _, _, w, h = cv2.boundingRect(contour)
+    if w < width / 4 or h < height / 4 or cv2.contourArea(contour) < 0.5 * w * h:  # not one stroke
+        return False
+    corners = cv2.approxPolyDP(contour, 0.02 * cv2.arcLength(contour, True), True)
+    return len(corners) == 4 and cv2.isContourConvex(corners)
+
+
 def _is_straight_line(blob: Blob) -> bool:
     """Thin at any angle: the narrow side of the tightest turned box is a small fraction of its length."""
     _, sides, _ = cv2.minAreaRect(np.concatenate(blob.contours))
@@ -244,6 +254,10 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     # Contours of the ink grown by a pixel: a ballpoint stroke that skipped stays one piece.
     grown = cv2.dilate(ink_mask, np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    outlines = [c for c in contours if _is_page_outline(c, width, height)]
+    if outlines:  # the writing inside a page's outline is hidden from outer contours: erase the outline
+        cv2.drawContours(grown, outlines, -1, 0, thickness=PAGE_RIM)
+        contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if len(contours) > MAX_PIECES:
         return []
     blobs = []

@@ -51,6 +51,25 @@ def test_polarity_is_detected():
     blackboard = np.full((480, 640), 55, np.uint8)
     cv2.putText(blackboard, "7", (250, 350), cv2.FONT_HERSHEY_SIMPLEX, 8, 210, 14)
     assert is_light_on_dark(blackboard)
+    cv2.ellipse(blackboard, (200, 240), (180, 150), 0, 0, 360, 110, -1)  # a lamp's bright patch on the board
+    cv2.putText(blackboard, "7", (250, 350), cv2.FONT_HERSHEY_SIMPLEX, 8, 210, 14)
+    assert is_light_on_dark(blackboard)
+    assert not is_light_on_dark(note_on_a_table(table=30))
+
+
+def note_on_a_table(table: int) -> np.ndarray:
+    """A sheet a third of the frame, "37" on it, lying on a dark table."""
+    photo = np.full((960, 1280), table, np.uint8)
+    photo[193:767, 258:1022] = 230
+    cv2.putText(photo, "37", (450, 620), cv2.FONT_HERSHEY_SIMPLEX, 3.8, 40, 9, cv2.LINE_AA)
+    return photo
+
+
+@pytest.mark.parametrize("table", [30, 90])
+def test_a_note_on_a_dark_table_is_read(recognizer, table):
+    # Dark ink on a bright sheet, though most of the photo is dark; the sheet's rim (where the paper
+    # estimate blurs into the table) must not hide the digits inside it.
+    assert recognizer.recognize(jpeg(note_on_a_table(table))).text == "37"
 
 
 def test_light_ink_on_dark_background_is_read(recognizer):
