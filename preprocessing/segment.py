@@ -82,7 +82,7 @@ def _belong_together(a: Blob, b: Blob) -> bool:
     gap = -y_overlap
     if min(a.h, b.h) < 0.5 * max(a.h, b.h):
         small = a if a.h < b.h else b
-        # A speck or a dot farther off than its own size is not part of the digit (a drawing app's palette).
+        # A speck or a dot farther off than twice its size is not part of the digit (a drawing app's palette).
         return gap < 0.25 * max(a.h, b.h) and gap <= 2 * max(small.w, small.h)
     return gap < 0.04 * max(a.h, b.h) and x_overlap >= 0.7 * min(a.w, b.w)
 
