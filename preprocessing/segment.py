@@ -15,7 +15,7 @@ import numpy as np
 from preprocessing.ink import Ink, percentile
 
 MIN_DIGIT_HEIGHT_FRACTION = 0.035  # of the working image's short side; smaller is a speck
-MAX_DIGIT_HEIGHT_FRACTION = 0.95
+MAX_DIGIT_HEIGHT_FRACTION = 0.95  # of the image's height: a portrait photo's digit may be taller than it is wide
 MIN_PEAK_DARKNESS = 0.2  # a digit has some properly dark ink, not only faint texture
 # Light on dark with a clean background (its texture under CLEAN_CANVAS x the stroke's strength: a drawing
 # app's canvas, a wiped board, not wood grain), a dim grey pen is ink too, down to MIN_PEAK_LIGHTNESS.
@@ -188,8 +188,8 @@ def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     return pieces
 
 
-def _is_digit_like(blob: Blob, short_side: int) -> bool:
-    if blob.h < MIN_DIGIT_HEIGHT_FRACTION * short_side or blob.h > MAX_DIGIT_HEIGHT_FRACTION * short_side:
+def _is_digit_like(blob: Blob, short_side: int, height: int) -> bool:
+    if blob.h < MIN_DIGIT_HEIGHT_FRACTION * short_side or blob.h > MAX_DIGIT_HEIGHT_FRACTION * height:
         return False
     return blob.h >= 0.45 * blob.w  # not dashes, underlines or scribbles lying flat
 
@@ -277,7 +277,7 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     candidates = [
         b
         for b in pieces
-        if _is_digit_like(b, short_side)
+        if _is_digit_like(b, short_side, height)
         and not _is_blot(b, ink_mask)
         and _stands_out(b, ink_mask, darkness, ink.inverted)
     ]

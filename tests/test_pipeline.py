@@ -218,6 +218,12 @@ def test_grain_of_a_dark_board_is_not_read_as_ones(recognizer):
     assert found <= 1
 
 
+def test_a_digit_filling_a_portrait_photo_is_read(recognizer):
+    page = paper(width=960, height=1280)  # phones shoot portrait: the digit is taller than the photo is wide
+    cv2.polylines(page, [np.array([[220, 120], [760, 120], [420, 1160]])], False, 40, 14)
+    assert recognizer.recognize(jpeg(page)).text == "7"
+
+
 def test_small_digits_close_together_are_read_at_full_resolution(recognizer):
     page = paper()
     # A 0 and a 1, 80 px tall (8 % of the frame), 4 px apart: 2 px in the half-size working image,
