@@ -142,7 +142,14 @@ def _decode_with_pillow(image: Image.Image) -> np.ndarray:
         drawn_is_light = visible.any() and gray[visible].mean() > 128
         background = 0.0 if drawn_is_light else 255.0
         return (gray * alpha + background * (1 - alpha)).astype(np.uint8)
-    return np.asarray(image.convert("L"))
+    if image.mode != "RGB":
+        return np.asarray(image.convert("L"))
+    # Half luma, half the brightest channel: luma alone all but loses a saturated blue pen on a dark
+    # canvas (blue weighs 11 % in it), the brightest channel alone a red pen on white paper.
+    rgb = np.asarray(image)
+    red, green, blue = cv2.split(rgb)
+    brightest = cv2.max(cv2.max(red, green), blue)
+    return cv2.addWeighted(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 0.5, brightest, 0.5, 0)
 
 
 def decode_image(data: bytes, long_side: int = WORK_LONG_SIDE) -> DecodedImage:
