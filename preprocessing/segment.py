@@ -61,12 +61,12 @@ def _belong_together(a: Blob, b: Blob) -> bool:
     """Pieces of one digit: stacked and close (a 5's flag), or one within the other's width (a 4)."""
     x_overlap = min(a.right, b.right) - max(a.x, b.x)
     y_overlap = min(a.bottom, b.bottom) - max(a.y, b.y)
-    if y_overlap > 0.5 * min(a.h, b.h):
+    small, big = (a, b) if a.h < b.h else (b, a)  # by height
+    if y_overlap > 0.5 * small.h:
         # Side by side at the same height: only a piece within the other's width is part of it,
         # otherwise a slanted 1 would swallow its neighbour. Or a bar drawn apart, half of it within
         # the digit's width (a 2's base, a 7's top), or a loop drawn apart from its stem, touching
         # the upper part of it (a 9's, a closed 4's).
-        small, big = (a, b) if a.h < b.h else (b, a)
         bar = small.h < 0.5 * small.w and x_overlap >= 0.5 * small.w
         loop = (
             small.h < 0.6 * big.h
@@ -80,11 +80,10 @@ def _belong_together(a: Blob, b: Blob) -> bool:
     # Stacked: a small piece close above or below (a 5's flag, a 7's bar). Two digits of the same
     # size stacked are two rows, unless they all but touch (an 8 whose waist the pen skipped).
     gap = -y_overlap
-    if min(a.h, b.h) < 0.5 * max(a.h, b.h):
-        small = a if a.h < b.h else b
+    if small.h < 0.5 * big.h:
         # A speck or a dot farther off than twice its size is not part of the digit (a drawing app's palette).
-        return gap < 0.25 * max(a.h, b.h) and gap <= 2 * max(small.w, small.h)
-    return gap < 0.04 * max(a.h, b.h) and x_overlap >= 0.7 * min(a.w, b.w)
+        return gap < 0.25 * big.h and gap <= 2 * max(small.w, small.h)
+    return gap < 0.04 * big.h and x_overlap >= 0.7 * min(a.w, b.w)
 
 
 def _group(blobs: list[Blob]) -> list[Blob]:
@@ -126,9 +125,10 @@ def _join_broken(blobs: list[Blob]) -> list[Blob]:
             if upper is None or lower is None or max(upper.h, lower.h) >= 0.85 * typical:
                 continue
             x_overlap = min(upper.right, lower.right) - max(upper.x, lower.x)
+            if x_overlap < 0.5 * min(upper.w, lower.w) or lower.y - upper.bottom >= 0.2 * typical:
+                continue  # not stacked close
             together = upper.merged(lower)
-            stacked = x_overlap >= 0.5 * min(upper.w, lower.w) and lower.y - upper.bottom < 0.2 * typical
-            if stacked and together.h <= 1.3 * typical:
+            if together.h <= 1.3 * typical:
                 joined[i], joined[j] = together, None
     return [b for b in joined if b is not None]
 
