@@ -15,6 +15,7 @@ import numpy as np
 MIN_INK_CONTRAST = 0.14  # darkness below this is paper texture or a faint ruled line
 RELATIVE_THRESHOLD = 0.45  # ink is at least this fraction of the strongest ink on the page
 LINE_SPAN = 0.45  # a straight run this long (fraction of the frame) is a paper line or page edge
+STRAIGHTNESS = 0.04  # a paper line bows by at most this fraction of its length
 PAGE_BRIGHTNESS = 0.6  # the page is at least this bright relative to the brightest paper; darker is table or floor
 
 
@@ -92,6 +93,12 @@ def page_region(paper: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(page, size, interpolation=cv2.INTER_NEAREST)
 
 
+def _is_straight(contour: np.ndarray) -> bool:
+    """The tightest turned box around it is thin for its length: a line, perhaps tilted, not a curve."""
+    _, sides, _ = cv2.minAreaRect(contour)
+    return min(sides) <= max(4.0, STRAIGHTNESS * max(sides))
+
+
 def _long_thin_runs(half: np.ndarray, horizontal: bool) -> np.ndarray:
     """Straight thin runs that look like paper ruling: very long, or long and several alike."""
     across = cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5) if horizontal else (5, 1))
@@ -103,11 +110,12 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> np.ndarray:
     lines = np.zeros_like(half)
     if not runs.any():
         return lines
-    # Measured across small gaps: squared paper's lines cut each other at every crossing.
-    bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 1) if horizontal else (1, 7))
-    contours, _ = cv2.findContours(
-        cv2.morphologyEx(runs, cv2.MORPH_CLOSE, bridge), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
-    )
+    # Measured across small gaps: squared paper's lines cut each other at every crossing, and a tilted
+    # line's runs step sideways a pixel at a time.
+    bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3) if horizontal else (3, 7))
+    contours, _ = cv2.findContours(cv2.dilate(runs, bridge), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    # Straight, as ruling is in any perspective: the side of a big 0 is as long, but bows.
+    contours = [c for c in contours if _is_straight(c)]
     spans = [cv2.boundingRect(c)[2 if horizontal else 3] / extent for c in contours]
     # Ruling comes in families; one long stroke alone (the stem of a big 4) is handwriting.
     family = sum(span >= LINE_SPAN for span in spans) >= 3

@@ -89,6 +89,34 @@ def test_ruled_lines_are_removed_and_ink_kept():
     assert (ink.mask[int(0.4 * height) : int(0.7 * height), int(0.4 * width) : int(0.6 * width)] > 0).sum() > 500
 
 
+def test_the_sides_of_big_zeros_are_not_paper_lines(recognizer):
+    # Four long, nearly vertical strokes make a "family" like ruling, but they bow.
+    page = paper()
+    for centre in (420, 860):
+        cv2.ellipse(page, (centre, 480), (170, 400), 0, 0, 360, 50, 3, cv2.LINE_AA)
+    assert recognizer.recognize(jpeg(page)).text == "00"
+
+
+def test_a_boxy_zero_is_not_a_page_outline(recognizer):
+    page = paper()
+    left, top, right, bottom, radius = 480, 180, 800, 780, 45  # a 0 drawn as a rounded rectangle
+    for start, end in (
+        ((left + radius, top), (right - radius, top)),
+        ((left + radius, bottom), (right - radius, bottom)),
+    ):
+        cv2.line(page, start, end, 40, 8, cv2.LINE_AA)
+    for start, end in (
+        ((left, top + radius), (left, bottom - radius)),
+        ((right, top + radius), (right, bottom - radius)),
+    ):
+        cv2.line(page, start, end, 40, 8, cv2.LINE_AA)
+    corners = ((left + radius, top + radius, 180), (right - radius, top + radius, 270))
+    corners += ((right - radius, bottom - radius, 0), (left + radius, bottom - radius, 90))
+    for x, y, angle in corners:
+        cv2.ellipse(page, (x, y), (radius, radius), angle, 0, 90, 40, 8, cv2.LINE_AA)
+    assert recognizer.recognize(jpeg(page)).text == "0"
+
+
 def test_digits_are_ordered_left_to_right_and_rows_top_to_bottom():
     page = paper()
     write(page, "1 2 3", 300, 330, 160, 10)
