@@ -7,6 +7,7 @@ shadows; thresholding relative to the strongest ink on the page copes with
 faint ballpoint and bold marker alike.
 """
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -114,12 +115,12 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> np.ndarray:
     # line's runs step sideways a pixel at a time.
     bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3) if horizontal else (3, 7))
     contours, _ = cv2.findContours(cv2.dilate(runs, bridge), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    # Straight, as ruling is in any perspective: the side of a big 0 is as long, but bows.
-    contours = [c for c in contours if _is_straight(c)]
     spans = [cv2.boundingRect(c)[2 if horizontal else 3] / extent for c in contours]
+    # Straight, as ruling is in any perspective: the side of a big 0 is as long, but bows.
+    long_lines = [(c, span) for c, span in zip(contours, spans) if span >= LINE_SPAN and _is_straight(c)]
     # Ruling comes in families; one long stroke alone (the stem of a big 4) is handwriting.
-    family = sum(span >= LINE_SPAN for span in spans) >= 3
-    ruling = [c for c, span in zip(contours, spans) if span >= 0.8 or (family and span >= LINE_SPAN)]
+    family = len(long_lines) >= 3
+    ruling = [c for c, span in long_lines if span >= 0.8 or family]
     cv2.drawContours(lines, ruling, -1, 1, thickness=-1)
     return lines & runs
 
@@ -133,7 +134,7 @@ def remove_paper_lines(mask: np.ndarray, darkness: np.ndarray, threshold: float)
     """
     height, width = mask.shape
     half = cv2.resize(darkness, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    half = (half >= 0.5 * threshold).astype(np.uint8)
+    half = cv2.threshold(half, math.ceil(0.5 * threshold) - 1, 1, cv2.THRESH_BINARY)[1]  # half >= 0.5 x threshold
     lines = _long_thin_runs(half, horizontal=True) | _long_thin_runs(half, horizontal=False)
     if not lines.any():
         return mask
@@ -165,9 +166,9 @@ def find_ink(gray: np.ndarray) -> Ink:
     # Measured away from the frame's edges too: a strip of table thinner than the paper estimate's
     # kernel passes for paper, and its edge for ink.
     edge = max(1, min(page.shape) // 16)
-    band = np.s_[edge:-edge]
-    inner = page[band, band]
-    strongest_on_page = percentile(sample[band, band], 99.95, where=inner) if inner.any() else strongest
+    inner = np.zeros_like(page)
+    inner[edge:-edge, edge:-edge] = page[edge:-edge, edge:-edge]
+    strongest_on_page = percentile(sample, 99.95, where=inner) if inner.any() else strongest
     threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest_on_page)
     mask = cv2.threshold(darkness, threshold, 255, cv2.THRESH_BINARY)[1]
     off_page_threshold = RELATIVE_THRESHOLD * strongest

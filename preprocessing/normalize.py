@@ -39,10 +39,10 @@ def normalise_thickness(binary: np.ndarray, width: float, target: float = TARGET
 
 def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     """Place a (h <= 20, w <= 20) float image into 28x28 with its centre of mass at (14, 14)."""
-    total = float(digit.sum())
-    ys, xs = np.indices(digit.shape)
-    cy = float((digit * ys).sum()) / total if total else digit.shape[0] / 2
-    cx = float((digit * xs).sum()) / total if total else digit.shape[1] / 2
+    rows, columns = digit.sum(axis=1, dtype=np.float64), digit.sum(axis=0, dtype=np.float64)
+    total = float(rows.sum())
+    cy = float(rows @ np.arange(len(rows))) / total if total else digit.shape[0] / 2
+    cx = float(columns @ np.arange(len(columns))) / total if total else digit.shape[1] / 2
     shift = np.float32([[1, 0, CENTRE - cx], [0, 1, CENTRE - cy]])
     return cv2.warpAffine(digit, shift, (FIELD, FIELD), flags=cv2.INTER_LINEAR, borderValue=0)
 
@@ -63,9 +63,8 @@ def mnist_style(ink: np.ndarray) -> np.ndarray:
         binary = (big > 0.5).astype(np.uint8)
     binary = normalise_thickness(binary, stroke)
     # Re-crop: thickening grows the shape, and the 20x20 box must hold it whole.
-    ys, xs = np.nonzero(binary)
-    binary = binary[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    height, width = binary.shape
+    x, y, width, height = cv2.boundingRect(binary)
+    binary = binary[y : y + height, x : x + width]
     scale = BOX / max(height, width)
     small = cv2.resize(
         binary.astype(np.float32),
