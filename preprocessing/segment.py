@@ -7,6 +7,7 @@ ballpoint stroke that skipped. Digits written close together, which the grown
 ink joins, are split again where their ink itself is apart, or at a thin neck.
 """
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -234,6 +235,19 @@ def _is_straight_line(blob: Blob) -> bool:
     return min(sides) < 0.15 * max(sides)
 
 
+def _on_one_line(a: Blob, b: Blob) -> bool:
+    """Two straight pieces end to end along one line: a page edge or margin line broken into pieces."""
+    (ux, uy, ax, ay), (vx, vy, bx, by) = (
+        cv2.fitLine(np.concatenate(blob.contours), cv2.DIST_L2, 0, 0.01, 0.01).ravel() for blob in (a, b)
+    )
+    if abs(ux * vx + uy * vy) < math.cos(math.radians(5)):  # not parallel
+        return False
+    dx, dy = bx - ax, by - ay
+    along, across = abs(dx * ux + dy * uy), abs(dx * uy - dy * ux)
+    # Apart along the line (not side by side, as in "11"), and on it within a pixel or two.
+    return along > 0.5 * (max(a.w, a.h) + max(b.w, b.h)) and across < max(2.0, 0.02 * along)
+
+
 def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
     """Rows top to bottom (a blob joins a row it overlaps vertically by half), left to right within rows."""
     rows: list[list[Blob]] = []
@@ -283,11 +297,15 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
         and not _is_blot(b, ink_mask)
         and _stands_out(b, ink_mask, darkness, ink.inverted)
     ]
-    # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1.
-    straight = [_is_straight_line(b) for b in candidates]
-    shaped = [b.h for b, line in zip(candidates, straight) if not line]
-    if shaped:
-        candidates = [b for b, line in zip(candidates, straight) if not line or b.h <= 1.4 * max(shaped)]
+    # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1;
+    # so are straight pieces end to end on one line.
+    straight = [b for b in candidates if _is_straight_line(b)]
+    broken_line = {id(a) for a in straight for b in straight if a is not b and _on_one_line(a, b)}
+    straight_ids = {id(b) for b in straight}
+    tallest_shaped = max((b.h for b in candidates if id(b) not in straight_ids), default=math.inf)
+    candidates = [
+        b for b in candidates if id(b) not in straight_ids or (id(b) not in broken_line and b.h <= 1.4 * tallest_shaped)
+    ]
     tallest = max((b.h for b in candidates), default=0)
     candidates = [b for b in candidates if b.h >= 0.35 * tallest]
     if len(candidates) > MAX_DIGITS:

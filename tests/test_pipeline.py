@@ -211,6 +211,15 @@ def test_a_page_edge_is_not_a_one(bottom_x):
     assert min(b.x for b in rows[0]) > 100
 
 
+def test_a_page_edge_broken_into_pieces_is_not_ones(recognizer):
+    page = paper()
+    for top in (80, 330, 580):  # a tilted edge, interrupted where the light catches it
+        cv2.line(page, (120 - top // 10, top), (120 - (top + 200) // 10, top + 200), 30, 4)
+    assert recognizer.recognize(jpeg(page)).status == NO_DIGIT
+    write(page, "11", 500, 600, 200, 12)  # ones side by side stay ones
+    assert recognizer.recognize(jpeg(page)).text == "11"
+
+
 def test_blots_are_not_digits():
     page = paper()
     for x in (150, 260, 370):  # a binder's punched holes, or a drawing app's colour swatches
