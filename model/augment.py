@@ -8,7 +8,9 @@ cost more than the network itself on a two-core CPU.
   tilted phone produce them;
 - elastic: smooth random displacement, the wobble of different writers;
 - thickness: 2x2 dilation or erosion, because pens differ and our photo
-  pipeline normalises stroke width only approximately.
+  pipeline normalises stroke width only approximately;
+- styles: flagged 1s and crossed 7s (model/styles.py), drawn once onto the
+  training split when it is loaded rather than per batch.
 """
 
 import math
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-AUGMENTATIONS = ("affine", "elastic", "thickness")
+AUGMENTATIONS = ("affine", "elastic", "thickness", "styles")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class AugmentConfig:
     affine: bool = True
     elastic: bool = True
     thickness: bool = True
+    styles: bool = True
     max_rotation_deg: float = 12.0
     scale_range: tuple[float, float] = (0.85, 1.12)
     max_shear: float = 0.25

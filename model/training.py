@@ -21,6 +21,7 @@ from model.data import Split, load_test, load_train_validation
 from model.metrics import expected_calibration_error, fit_temperature, summarise
 from model.network import MNIST_MEAN, MNIST_STD, DigitNet, count_parameters
 from model.report import write_report
+from model.styles import with_writing_styles
 
 STATE_FILE = "training_state.pt"  # for --resume; not shipped
 CHECKPOINT_FILE = "model.pt"
@@ -38,7 +39,7 @@ class TrainConfig:
     limit: int | None = None
     threads: int | None = None
     resume: bool = False
-    augment: str = "affine,elastic,thickness"
+    augment: str = "affine,elastic,thickness,styles"
     init: str | None = None  # a checkpoint to start from (fine-tuning) instead of random weights
     photo_crops: str | None = None  # an .npz from scripts/make_photo_crops.py, mixed into training and validation
     history: list = field(default_factory=list)
@@ -120,6 +121,8 @@ def train(config: TrainConfig) -> dict:
     generator = torch.Generator().manual_seed(config.seed)
     augmentation = AugmentConfig.from_names(config.augment)
     train_data, validation = load_train_validation(config.data_dir, config.limit)
+    if augmentation.styles:
+        train_data = Split(with_writing_styles(train_data.images, train_data.labels, config.seed), train_data.labels)
     photo_validation = Split(torch.zeros((0, 28, 28), dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
     if config.photo_crops:
         photo_train, photo_validation = load_photo_crops(config.photo_crops)

@@ -1,10 +1,12 @@
 """Train DigitNet on MNIST, and on digits cut from synthetic photos when --photo-crops is given.
 
-    python scripts/train.py --photo-crops runs/photo_crops.npz --epochs 11 --out model/weights  # shipped
     python scripts/train.py --out runs/mnist                # MNIST alone
     python scripts/train.py --limit 2000 --epochs 1 --out /tmp/smoke
     python scripts/train.py --init model/weights/model.pt --photo-crops runs/photo_crops.npz \
-        --epochs 3 --lr 1e-3 --out runs/finetune       # fine-tune on photo crops
+        --epochs 2 --lr 1e-3 --out runs/finetune       # fine-tune on photo crops
+
+The shipped model's recipe is `make train` (see the Makefile): 11 epochs on MNIST and photo crops
+without the writing styles, then the fine-tuning above with them.
 
 Writes model.pt, metrics.json, confusion.png and errors.png into --out.
 """
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--resume", action="store_true", help="continue from --out/training_state.pt")
     parser.add_argument(
-        "--augment", default=defaults.augment, help="comma-separated subset of affine,elastic,thickness, or none"
+        "--augment", default=defaults.augment, help="comma-separated subset of affine,elastic,thickness,styles, or none"
     )
     parser.add_argument("--init", help="start from this checkpoint instead of random weights")
     parser.add_argument("--photo-crops", help="digits cut from synthetic photos (scripts/make_photo_crops.py)")

@@ -15,6 +15,7 @@ from model.classifier import Classifier
 from model.data import DataUnavailable, load_test
 from model.metrics import expected_calibration_error, fit_temperature
 from model.network import DigitNet, count_parameters
+from model.styles import with_writing_styles
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,34 @@ def test_augmentation_keeps_shape_range_and_is_seeded():
     assert torch.equal(first, again)
     assert not torch.equal(first, images)
     assert torch.equal(augment(images.clone(), AugmentConfig.from_names("none"), torch.Generator()), images)
+
+
+def test_writing_styles_flag_ones_and_cross_sevens_only():
+    one = np.zeros((28, 28), np.uint8)
+    one[4:24, 14:16] = 255  # a bare vertical stroke
+    seven = np.zeros((28, 28), np.uint8)
+    seven[4:6, 8:20] = 255
+    for y in range(6, 24):
+        seven[y, 18 - (y - 6) // 3 : 20 - (y - 6) // 3] = 255
+    eight = np.full((28, 28), 40, np.uint8)
+    images = torch.from_numpy(np.stack([one] * 300 + [seven] * 300 + [eight] * 10))
+    labels = torch.tensor([1] * 300 + [7] * 300 + [8] * 10)
+
+    styled = with_writing_styles(images, labels, seed=5).numpy()
+
+    assert np.array_equal(styled, with_writing_styles(images, labels, seed=5).numpy())
+    changed = (styled != images.numpy()).any(axis=(1, 2))
+    assert 0.4 < changed[:300].mean() < 0.6  # about FLAGGED_ONES
+    assert 0.15 < changed[300:600].mean() < 0.35  # about CROSSED_SEVENS
+    assert not changed[600:].any()
+    flagged = styled[:300][changed[:300]]
+    # A flag: new ink left of the stem in the upper half, none above the top.
+    assert (flagged[:, 5:14, :13] > 127).any(axis=(1, 2)).all()
+    assert (flagged[:, :3] == 0).all()
+    crossed = styled[300:600][changed[300:600]]
+    # A bar across the stem: ink well left of it on the middle rows, where the plain 7 has none.
+    assert (crossed[:, 11:19, 8:14] > 60).any(axis=(1, 2)).all()
+    assert not seven[11:19, 8:14].any()
 
 
 def test_checkpoint_round_trip(tmp_path):
