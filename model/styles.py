@@ -29,7 +29,9 @@ def _stroke_width(ink: np.ndarray) -> float:
     return float(np.clip(len(ys) / (np.ptp(ys) + np.ptp(xs) + 2), 1.5, 3.5))
 
 
-def _draw_lines(image: np.ndarray, lines: list[tuple[tuple[float, float], tuple[float, float]]], width: float):
+def _draw_lines(
+    image: np.ndarray, lines: list[tuple[tuple[float, float], tuple[float, float]]], width: float
+) -> np.ndarray:
     """`image` (28x28 uint8) with straight strokes added, each from one (x, y) to another."""
     size = image.shape[0] * SUPERSAMPLE
     canvas = np.zeros((size, size), np.uint8)

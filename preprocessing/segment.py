@@ -299,12 +299,11 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     ]
     # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1;
     # so are straight pieces end to end on one line.
-    straight = [b for b in candidates if _is_straight_line(b)]
-    broken_line = {id(a) for a in straight for b in straight if a is not b and _on_one_line(a, b)}
-    straight_ids = {id(b) for b in straight}
-    tallest_shaped = max((b.h for b in candidates if id(b) not in straight_ids), default=math.inf)
+    straight = {i for i, b in enumerate(candidates) if _is_straight_line(b)}
+    on_a_line = {i for i in straight for j in straight if i != j and _on_one_line(candidates[i], candidates[j])}
+    tallest_shaped = max((b.h for i, b in enumerate(candidates) if i not in straight), default=math.inf)
     candidates = [
-        b for b in candidates if id(b) not in straight_ids or (id(b) not in broken_line and b.h <= 1.4 * tallest_shaped)
+        b for i, b in enumerate(candidates) if i not in straight or (i not in on_a_line and b.h <= 1.4 * tallest_shaped)
     ]
     tallest = max((b.h for b in candidates), default=0)
     candidates = [b for b in candidates if b.h >= 0.35 * tallest]
