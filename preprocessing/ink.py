@@ -17,6 +17,8 @@ MIN_INK_CONTRAST = 0.14  # darkness below this is paper texture or a faint ruled
 RELATIVE_THRESHOLD = 0.45  # ink is at least this fraction of the strongest ink on the page
 LINE_SPAN = 0.45  # a straight run this long (fraction of the frame) is a paper line or page edge
 STRAIGHTNESS = 0.04  # a paper line bows by at most this fraction of its length
+MID_GREY = (90, 160)  # a photo whose median grey is in this range may be either polarity
+LIGHT_STROKES = 1.3  # light on dark when its brightest details outdo its darkest by this factor
 PAGE_BRIGHTNESS = 0.6  # the page is at least this bright relative to the brightest paper; darker is table or floor
 
 
@@ -59,12 +61,28 @@ def _holds_a_page(small: np.ndarray, brightest: int) -> bool:
     return False
 
 
+def _strokes_are_light(gray: np.ndarray) -> bool:
+    """The strongest departures from the smoothed photo are bright ones. A shadow is smooth and drops
+    out; strokes do not, and dark ink departs downwards, chalk upwards."""
+    height, width = gray.shape
+    half = cv2.resize(gray, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    # Smoothed cheaply: blurred at an eighth of the size, then brought back.
+    eighth = cv2.resize(half, (half.shape[1] // 8, half.shape[0] // 8), interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(eighth, (0, 0), min(eighth.shape) / 24)
+    smooth = cv2.resize(blurred, half.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    detail = cv2.addWeighted(half, 0.5, smooth, -0.5, 128)  # (photo - smoothed) / 2, centred on 128
+    darkest, brightest = percentiles(detail, (0.1, 99.9))
+    return brightest - 128 > LIGHT_STROKES * (128 - darkest)
+
+
 def is_light_on_dark(gray: np.ndarray) -> bool:
-    """A blackboard or a drawing app: mostly dark, with a bright minority that is not a sheet of paper."""
+    """A blackboard or a drawing app: mostly dark, with light strokes, and not a sheet of paper on a table."""
     small = np.ascontiguousarray(gray[::4, ::4])
-    low, median, high = percentiles(small, (0.5, 50, 99.5))
-    dark = median < 90 or (median < 140 and (high - median) > 1.5 * (median - low))
-    return dark and not _holds_a_page(small, high)
+    median, high = percentiles(small, (50, 99.5))
+    # Mid-grey is a dim page or a board the camera exposed brighter, often with a shadow across it:
+    # the grey levels cannot tell, the strokes can.
+    light = median < MID_GREY[0] or (median < MID_GREY[1] and _strokes_are_light(gray))
+    return light and not _holds_a_page(small, high)
 
 
 def paper_brightness(gray: np.ndarray) -> np.ndarray:
