@@ -210,8 +210,10 @@ def accuracy_text(metrics: dict | None, stats: LiveStats) -> str:
 def about_text(model_name: str, architecture: str, metrics: dict | None, versions: dict[str, str]) -> str:
     lines = [f"<b>Model</b>: {html.escape(model_name)}, {html.escape(architecture)}"]
     if metrics:
+        # A checkpoint trained from another one says so: its epochs are only the last part of its training.
+        trained = "fine-tuned" if metrics.get("config", {}).get("init") else "trained"
         lines.append(
-            f"{metrics['parameters']:,} parameters, trained {metrics['date'][:10]} for {metrics['epochs']} epochs "
+            f"{metrics['parameters']:,} parameters, {trained} {metrics['date'][:10]} for {metrics['epochs']} epochs "
             f"({metrics['train_seconds'] / 60:.0f} min) with torch {metrics['torch_version']}; "
             f"confidence calibrated by temperature scaling (T = {metrics['temperature']:.2f})"
         )

@@ -179,6 +179,7 @@ async def test_about_describes_the_model_from_its_checkpoint(stand_in, bot):
     reply = await stand_in.reply_to(await stand_in.user(1001).send_command("/about"))
     assert reply["text"].startswith("Model: DigitNet, a CNN with 5 convolutions")
     assert f"{metrics['parameters']:,} parameters" in reply["text"]
+    assert f"fine-tuned {metrics['date'][:10]} for {metrics['epochs']} epochs" in reply["text"]  # as shipped
     assert "python-telegram-bot 22." in reply["text"]
 
 

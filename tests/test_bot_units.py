@@ -53,6 +53,15 @@ def test_answer_for_a_single_digit_gives_the_two_runners_up():
     assert text == "<b>7</b>\nConfidence: 88%\nRunner-up guesses: 1 (9%), 9 (3%)"
 
 
+def test_about_says_whether_the_model_was_trained_or_fine_tuned():
+    metrics = {"parameters": 437162, "date": "2026-11-24T12:00:00", "epochs": 2, "train_seconds": 300.0}
+    metrics |= {"torch_version": "2.14.1", "temperature": 1.1}
+    scratch = replies.about_text("DigitNet", "a CNN", metrics | {"config": {"init": None}}, {})
+    tuned = replies.about_text("DigitNet", "a CNN", metrics | {"config": {"init": "base/model.pt"}}, {})
+    assert "trained 2026-11-24 for 2 epochs (5 min)" in scratch
+    assert "fine-tuned 2026-11-24 for 2 epochs (5 min)" in tuned
+
+
 def test_unsure_answer_says_so_and_lists_guesses_for_the_doubtful_digits_only():
     text = replies.answer_text(recognition(UNSURE, digit(4, 0.999), digit(2, 0.55, (7, 1))), threshold=0.8)
     assert text.split("\n") == [
