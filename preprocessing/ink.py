@@ -68,7 +68,7 @@ def _strokes_are_light(gray: np.ndarray) -> bool:
     half = cv2.resize(gray, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
     # Smoothed cheaply: blurred at an eighth of the size, then brought back.
     eighth = cv2.resize(half, (half.shape[1] // 8, half.shape[0] // 8), interpolation=cv2.INTER_AREA)
-    blurred = cv2.GaussianBlur(eighth, (0, 0), min(eighth.shape) / 24)
+    blurred = cv2.GaussianBlur(eighth, (0, 0), min(eighth.shape) / 12)
     smooth = cv2.resize(blurred, half.shape[::-1], interpolation=cv2.INTER_LINEAR)
     detail = cv2.addWeighted(half, 0.5, smooth, -0.5, 128)  # (photo - smoothed) / 2, centred on 128
     darkest, brightest = percentiles(detail, (0.1, 99.9))

@@ -57,20 +57,20 @@ def test_polarity_is_detected():
     assert not is_light_on_dark(note_on_a_table(table=30))
 
 
-def shadowed(grey: int, ink: int) -> np.ndarray:
+def shadowed(grey: int, ink: int, stroke: int, size: float) -> np.ndarray:
     """A surface of one grey with a dark shadow beside a "4" written in `ink`, a little noise."""
     photo = np.full((960, 1280), grey, np.uint8)
-    cv2.putText(photo, "4", (560, 700), cv2.FONT_HERSHEY_SIMPLEX, 8, ink, 8, cv2.LINE_AA)
+    cv2.putText(photo, "4", (560, 700), cv2.FONT_HERSHEY_SIMPLEX, size, ink, stroke, cv2.LINE_AA)
     ys, xs = np.mgrid[0:960, 0:1280]
     photo = photo * (1 - 0.85 * np.exp(-(((xs - 380) / 170) ** 2 + ((ys - 430) / 130) ** 2)))
     photo += np.random.default_rng(1).normal(0, 3, photo.shape)
     return np.clip(photo, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("grey", [110, 140])
-def test_polarity_of_a_mid_grey_surface_with_a_shadow(recognizer, grey):
+@pytest.mark.parametrize("grey, stroke, size", [(110, 8, 8), (140, 8, 8), (140, 16, 12)])  # chalk, thick chalk
+def test_polarity_of_a_mid_grey_surface_with_a_shadow(recognizer, grey, stroke, size):
     # A board the camera exposed to mid-grey, and a dim page: their grey levels alike, their strokes not.
-    board, page = shadowed(grey, ink=235), shadowed(grey, ink=30)
+    board, page = shadowed(grey, 235, stroke, size), shadowed(grey, 30, stroke, size)
     assert is_light_on_dark(board) and not is_light_on_dark(page)
     assert recognizer.recognize(jpeg(board)).text == recognizer.recognize(jpeg(page)).text == "4"
 
