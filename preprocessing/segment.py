@@ -221,8 +221,10 @@ def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark:
 def _is_page_outline(contour: np.ndarray, width: int, height: int) -> bool:
     """The rim of a sheet lying on a darker table: a quadrilateral a quarter of the frame or more."""
     _, _, w, h = cv2.boundingRect(contour)
+    if w < width / 4 or h < height / 4:
+        return False
     area = cv2.contourArea(contour)
-    if w < width / 4 or h < height / 4 or area < 0.5 * w * h:  # not one stroke
+    if area < 0.5 * w * h:  # not one stroke
         return False
     corners = cv2.approxPolyDP(contour, 0.02 * cv2.arcLength(contour, True), True)
     # Straight sides: the four corners enclose nearly all of it (of a big drawn 0, at most 2/pi).

@@ -118,15 +118,9 @@ def test_the_sides_of_big_zeros_are_not_paper_lines(recognizer):
 def test_a_boxy_zero_is_not_a_page_outline(recognizer):
     page = paper()
     left, top, right, bottom, radius = 480, 180, 800, 780, 45  # a 0 drawn as a rounded rectangle
-    for start, end in (
-        ((left + radius, top), (right - radius, top)),
-        ((left + radius, bottom), (right - radius, bottom)),
-    ):
-        cv2.line(page, start, end, 40, 8, cv2.LINE_AA)
-    for start, end in (
-        ((left, top + radius), (left, bottom - radius)),
-        ((right, top + radius), (right, bottom - radius)),
-    ):
+    sides = (((left + radius, top), (right - radius, top)), ((left + radius, bottom), (right - radius, bottom)))
+    sides += (((left, top + radius), (left, bottom - radius)), ((right, top + radius), (right, bottom - radius)))
+    for start, end in sides:
         cv2.line(page, start, end, 40, 8, cv2.LINE_AA)
     corners = ((left + radius, top + radius, 180), (right - radius, top + radius, 270))
     corners += ((right - radius, bottom - radius, 0), (left + radius, bottom - radius, 90))
