@@ -16,10 +16,32 @@ import numpy as np
 MIN_INK_CONTRAST = 0.14  # darkness below this is paper texture or a faint ruled line
 RELATIVE_THRESHOLD = 0.45  # ink is at least this fraction of the strongest ink on the page
 LINE_SPAN = 0.45  # a straight run this long (fraction of the frame) is a paper line or page edge
+PIECE_SPAN = 0.1  # a piece of a line broken by the digits written across it spans at least this much
+LINE_COVERAGE = 0.7  # ... and its pieces cover at least this fraction of the line
+MAX_LINE_PIECES = 20  # more straight pieces in one direction than this is ruling or a texture
 STRAIGHTNESS = 0.04  # a paper line bows by at most this fraction of its length
 MID_GREY = (90, 160)  # a photo whose median grey is in this range may be either polarity
 LIGHT_STROKES = 1.3  # light on dark when its brightest details outdo its darkest by this factor
 PAGE_BRIGHTNESS = 0.6  # the page is at least this bright relative to the brightest paper; darker is table or floor
+
+
+@dataclass(frozen=True)
+class StraightPiece:
+    """A straight piece of ink, fitted with a line once."""
+
+    points: np.ndarray  # its outline, (N, 1, 2) int32 as OpenCV's contours
+    direction: tuple[float, float]  # a unit vector along it
+    centre: tuple[float, float]
+    length: int  # the long side of its box
+
+    @classmethod
+    def of(cls, points: np.ndarray) -> "StraightPiece":
+        ux, uy, x, y = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+        return cls(points, (float(ux), float(uy)), (float(x), float(y)), max(cv2.boundingRect(points)[2:]))
+
+    def scaled(self, factor: int) -> "StraightPiece":
+        x, y = self.centre
+        return StraightPiece(self.points * factor, self.direction, (x * factor, y * factor), self.length * factor)
 
 
 @dataclass
@@ -27,6 +49,7 @@ class Ink:
     darkness: np.ndarray  # uint8, 0 = paper, 255 = black; same size as the working image
     mask: np.ndarray  # uint8 0/255
     inverted: bool  # the photo was light ink on a dark background
+    lone_lines: list[StraightPiece]  # pieces of the margins and page edges removed
 
 
 def percentiles(values: np.ndarray, qs: tuple[float, ...], where: np.ndarray | None = None) -> list[int]:
@@ -118,8 +141,37 @@ def _is_straight(contour: np.ndarray) -> bool:
     return min(sides) <= max(4.0, STRAIGHTNESS * max(sides))
 
 
-def _long_thin_runs(half: np.ndarray, horizontal: bool) -> np.ndarray:
-    """Straight thin runs that look like paper ruling: very long, or long and several alike."""
+def on_one_line(a: StraightPiece, b: StraightPiece) -> bool:
+    """Two straight pieces end to end along one line: a line broken into pieces."""
+    if a.length < b.length:  # the longer piece's direction is the surer
+        a, b = b, a
+    (ux, uy), (vx, vy) = a.direction, b.direction
+    if abs(ux * vx + uy * vy) < math.cos(math.radians(5)):  # not parallel
+        return False
+    dx, dy = b.centre[0] - a.centre[0], b.centre[1] - a.centre[1]
+    along, across = abs(dx * ux + dy * uy), abs(dx * uy - dy * ux)
+    # Apart along the line (not side by side, as in "11"; their ends may overlap a little), and on it
+    # within a pixel or two.
+    return along > 0.4 * (a.length + b.length) and across < max(2.0, 0.02 * along)
+
+
+def _pieces_of_lines(pieces: list[StraightPiece]) -> list[list[StraightPiece]]:
+    """Straight pieces grouped into the lines they lie on, longest first."""
+    lines: list[list[StraightPiece]] = []
+    for piece in sorted(pieces, key=lambda piece: -piece.length):
+        line = next((line for line in lines if any(on_one_line(part, piece) for part in line)), None)
+        if line is None:
+            lines.append([piece])
+        else:
+            line.append(piece)
+    return lines
+
+
+def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, list[StraightPiece]]:
+    """Straight thin runs that look like paper ruling: very long, or long and several alike.
+
+    Also returns the pieces of the lines found alone (margins, page edges).
+    """
     across = cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5) if horizontal else (5, 1))
     thin = half & ~cv2.morphologyEx(half, cv2.MORPH_OPEN, across)
     extent = half.shape[1 if horizontal else 0]
@@ -128,23 +180,43 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> np.ndarray:
     runs = cv2.morphologyEx(thin, cv2.MORPH_OPEN, along)
     lines = np.zeros_like(half)
     if not runs.any():
-        return lines
+        return lines, []
     # Measured across small gaps: squared paper's lines cut each other at every crossing, and a tilted
     # line's runs step sideways a pixel at a time.
     bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3) if horizontal else (3, 7))
     contours, _ = cv2.findContours(cv2.dilate(runs, bridge), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    spans = [cv2.boundingRect(c)[2 if horizontal else 3] / extent for c in contours]
+
+    def span(points: np.ndarray) -> float:
+        return cv2.boundingRect(points)[2 if horizontal else 3] / extent
+
     # Straight, as ruling is in any perspective: the side of a big 0 is as long, but bows.
-    long_lines = [(c, span) for c, span in zip(contours, spans) if span >= LINE_SPAN and _is_straight(c)]
+    pieces = [c for c in contours if span(c) >= PIECE_SPAN and _is_straight(c)]
     # Ruling comes in families; one long stroke alone (the stem of a big 4) is handwriting.
-    family = len(long_lines) >= 3
-    ruling = [c for c, span in long_lines if span >= 0.8 or family]
-    cv2.drawContours(lines, ruling, -1, 1, thickness=-1)
-    return lines & runs
+    family = [c for c in pieces if span(c) >= LINE_SPAN]
+    if len(family) >= 3:
+        cv2.drawContours(lines, family, -1, 1, thickness=-1)
+        return lines & runs, []
+    # A line alone (a margin, a page edge) crosses most of the frame. Digits written across it break it
+    # into pieces on one line, which cover most of it (unlike the bases of digits on one baseline).
+    alone = []
+    if len(pieces) <= MAX_LINE_PIECES:  # more is a texture or ruling, not a line alone
+        for line in _pieces_of_lines([StraightPiece.of(c) for c in pieces]):
+            whole = span(np.concatenate([piece.points for piece in line]))
+            if whole >= 0.8 and sum(span(piece.points) for piece in line) >= LINE_COVERAGE * whole:
+                alone.append(line)
+    if len(alone) >= 3 or len(pieces) > MAX_LINE_PIECES:  # ruling too broken to be sure of: only whole lines
+        alone = [[StraightPiece.of(c)] for c in pieces if span(c) >= 0.8]
+    lone = [piece for line in alone for piece in line]
+    cv2.drawContours(lines, [piece.points for piece in lone], -1, 1, thickness=-1)
+    return lines & runs, lone
 
 
-def remove_paper_lines(mask: np.ndarray, darkness: np.ndarray, threshold: float) -> np.ndarray:
+def remove_paper_lines(
+    mask: np.ndarray, darkness: np.ndarray, threshold: float
+) -> tuple[np.ndarray, list[StraightPiece]]:
     """Remove ruled and squared paper lines and page edges from the ink mask, keeping ink drawn over them.
+
+    Returns the mask and the pieces of the lines found alone (margins, page edges).
 
     Lines are looked for at half the ink threshold: where faint squared lines cross, the crossing is
     darker than either line and would otherwise stay behind as a lattice of specks. Found on a
@@ -153,18 +225,20 @@ def remove_paper_lines(mask: np.ndarray, darkness: np.ndarray, threshold: float)
     height, width = mask.shape
     half = cv2.resize(darkness, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
     half = cv2.threshold(half, math.ceil(0.5 * threshold) - 1, 1, cv2.THRESH_BINARY)[1]  # half >= 0.5 x threshold
-    lines = _long_thin_runs(half, horizontal=True) | _long_thin_runs(half, horizontal=False)
+    (across, lone_across), (down, lone_down) = (_long_thin_runs(half, horizontal) for horizontal in (True, False))
+    lines, lone = across | down, [piece.scaled(2) for piece in lone_across + lone_down]  # in full-size pixels
     if not lines.any():
-        return mask
+        return mask, lone
     # Back to full size, a pixel wider to take the line's anti-aliased edges too.
-    lines = cv2.dilate(cv2.resize(lines, (width, height), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8))
-    line_ink = cv2.threshold(darkness, 0.5 * threshold, 1, cv2.THRESH_BINARY)[1] & lines
+    lines = cv2.dilate(
+        cv2.resize(lines * 255, (width, height), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8)
+    )
+    line_ink = cv2.threshold(darkness, 0.5 * threshold, 255, cv2.THRESH_BINARY)[1] & lines
     line_darkness = percentile(darkness, 50, where=line_ink)
     # Ink written over a line is clearly darker than the line alone: keep it.
-    erase = (lines > 0) & (mask > 0) & (darkness < max(1.6 * line_darkness, line_darkness + 50))
-    mask = mask.copy()
-    mask[erase] = 0
-    return mask
+    keep_above = math.ceil(max(1.6 * line_darkness, line_darkness + 50)) - 1
+    faint = cv2.threshold(darkness, keep_above, 255, cv2.THRESH_BINARY_INV)[1]
+    return mask & ~(lines & faint), lone
 
 
 def find_ink(gray: np.ndarray) -> Ink:
@@ -193,5 +267,5 @@ def find_ink(gray: np.ndarray) -> Ink:
     if off_page_threshold > threshold:
         on_page = cv2.resize(page, mask.shape[::-1], interpolation=cv2.INTER_NEAREST)
         mask &= cv2.threshold(darkness, off_page_threshold, 255, cv2.THRESH_BINARY)[1] | on_page
-    mask = remove_paper_lines(mask, darkness, threshold)
-    return Ink(darkness, mask, inverted)
+    mask, lone_lines = remove_paper_lines(mask, darkness, threshold)
+    return Ink(darkness, mask, inverted, lone_lines)

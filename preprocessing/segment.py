@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from preprocessing.ink import Ink, percentile
+from preprocessing.ink import Ink, StraightPiece, on_one_line, percentile
 
 MIN_DIGIT_HEIGHT_FRACTION = 0.035  # of the working image's short side; smaller is a speck
 MAX_DIGIT_HEIGHT_FRACTION = 0.95  # of the image's height: a portrait photo's digit may be taller than it is wide
@@ -200,8 +200,13 @@ def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
     so even a bold one leaves paper inside its outline (the loops of an 8, the bays of a 3)."""
     if not 0.6 * blob.h <= blob.w <= 1.6 * blob.h:
         return False
+    outline = cv2.convexHull(np.concatenate(blob.contours))
+    # Roundish at its own angle too: a bold 1 slanting across the frame has a square box but is a stroke.
+    _, sides, _ = cv2.minAreaRect(outline)
+    if min(sides) < 0.6 * max(sides):
+        return False
     hull = np.zeros((blob.h, blob.w), np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(np.concatenate(blob.contours)) - (blob.x, blob.y), 1)
+    cv2.fillConvexPoly(hull, outline - (blob.x, blob.y), 1)
     return np.count_nonzero(blob.mask(ink_mask)) >= 0.75 * np.count_nonzero(hull)
 
 
@@ -235,19 +240,6 @@ def _is_straight_line(blob: Blob) -> bool:
     """Thin at any angle: the narrow side of the tightest turned box is a small fraction of its length."""
     _, sides, _ = cv2.minAreaRect(np.concatenate(blob.contours))
     return min(sides) < 0.15 * max(sides)
-
-
-def _on_one_line(a: Blob, b: Blob) -> bool:
-    """Two straight pieces end to end along one line: a page edge or margin line broken into pieces."""
-    (ux, uy, ax, ay), (vx, vy, bx, by) = (
-        cv2.fitLine(np.concatenate(blob.contours), cv2.DIST_L2, 0, 0.01, 0.01).ravel() for blob in (a, b)
-    )
-    if abs(ux * vx + uy * vy) < math.cos(math.radians(5)):  # not parallel
-        return False
-    dx, dy = bx - ax, by - ay
-    along, across = abs(dx * ux + dy * uy), abs(dx * uy - dy * ux)
-    # Apart along the line (not side by side, as in "11"), and on it within a pixel or two.
-    return along > 0.5 * (max(a.w, a.h) + max(b.w, b.h)) and across < max(2.0, 0.02 * along)
 
 
 def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
@@ -301,8 +293,13 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     ]
     # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1;
     # so are straight pieces end to end on one line.
-    straight = {i for i, b in enumerate(candidates) if _is_straight_line(b)}
-    on_a_line = {i for i in straight for j in straight if i != j and _on_one_line(candidates[i], candidates[j])}
+    straight = {
+        i: StraightPiece.of(np.concatenate(b.contours)) for i, b in enumerate(candidates) if _is_straight_line(b)
+    }
+    lines = list(straight.values()) + ink.lone_lines  # the other straight pieces and the lines removed
+    on_a_line = {
+        i for i, piece in straight.items() if any(on_one_line(piece, line) for line in lines if line is not piece)
+    }
     tallest_shaped = max((b.h for i, b in enumerate(candidates) if i not in straight), default=math.inf)
     candidates = [
         b for i, b in enumerate(candidates) if i not in straight or (i not in on_a_line and b.h <= 1.4 * tallest_shaped)

@@ -107,6 +107,14 @@ def test_ruled_lines_are_removed_and_ink_kept():
     assert (ink.mask[int(0.4 * height) : int(0.7 * height), int(0.4 * width) : int(0.6 * width)] > 0).sum() > 500
 
 
+@pytest.mark.parametrize("text", ["3", "35"])
+def test_a_margin_line_broken_by_the_digits_across_it_is_removed(recognizer, text):
+    page = paper()
+    cv2.line(page, (200, 0), (186, 960), 120, 3, cv2.LINE_AA)  # a notebook's margin line, a little tilted
+    write(page, text, 150, 560, 120, 6)  # written across it: no piece of the line is long on its own
+    assert recognizer.recognize(jpeg(page)).text == text
+
+
 def test_the_sides_of_big_zeros_are_not_paper_lines(recognizer):
     # Four long, nearly vertical strokes make a "family" like ruling, but they bow.
     page = paper()
@@ -240,6 +248,13 @@ def test_blots_are_not_digits():
     rows, scale = blobs_of(page)
     assert [len(row) for row in rows] == [1]
     assert rows[0][0].x * scale > 500
+
+
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_a_bold_one_slanting_across_the_frame_is_not_a_blot(recognizer, light_on_dark):
+    page = paper()
+    cv2.line(page, (380, 820), (780, 180), 30, 48, cv2.LINE_AA)  # its box is nearly square
+    assert recognizer.recognize(jpeg(255 - page if light_on_dark else page)).text == "1"
 
 
 def test_dots_well_below_a_digit_are_not_part_of_it():
