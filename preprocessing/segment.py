@@ -82,6 +82,8 @@ def _belong_together(a: Blob, b: Blob) -> bool:
     # size stacked are two rows, unless they all but touch (an 8 whose waist the pen skipped).
     gap = -y_overlap
     if small.h < 0.5 * big.h:
+        if small.y > big.y:  # below: a 2's base or a 1's foot all but touches it, an underline need not
+            return gap < 0.1 * big.h
         # A speck or a dot farther off than twice its size is not part of the digit (a drawing app's palette).
         return gap < 0.25 * big.h and gap <= 2 * max(small.w, small.h)
     return gap < 0.04 * big.h and x_overlap >= 0.7 * min(a.w, b.w)

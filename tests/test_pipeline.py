@@ -160,6 +160,14 @@ def test_a_broken_digit_is_one_digit_and_dots_and_dashes_are_not_digits():
     assert rows[0][0].x < 300 and rows[0][0].right < 360  # working image is half size
 
 
+@pytest.mark.parametrize("text, left, right", [("58", 460, 800), ("7", 470, 640)])
+def test_an_underline_is_not_part_of_the_digits(recognizer, text, left, right):
+    page = paper()
+    write(page, text, 480, 560, 200, 12)
+    cv2.line(page, (left, 610), (right, 600), 40, 6)  # a fifth of the digits' height below them
+    assert recognizer.recognize(jpeg(page)).text == text
+
+
 def test_digits_written_close_together_are_read_apart():
     page = paper()
     # A 0 and a 1 with 5 px of paper between them: 2.5 px in the half-size working image, which the
