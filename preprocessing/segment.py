@@ -259,17 +259,36 @@ def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
     return [sorted(row, key=lambda b: b.x) for row in rows]
 
 
+def _outer_contours(mask: np.ndarray) -> list[np.ndarray]:
+    """The outer contours of the pieces of ink, those inside another's loop too (a digit in a box)."""
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return [c for c, (_, _, _, parent) in zip(contours, hierarchy[0]) if parent < 0] if contours else []
+
+
+def _without_frames(blobs: list[Blob], short_side: int) -> list[Blob]:
+    """Without boxes and rings drawn around digits (a form's boxes, a circled number): pieces that
+    enclose a piece a third of their height or more. Nothing a digit's loop holds is that big."""
+    tall = [b for b in blobs if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
+
+    def encloses(frame: Blob, inner: Blob) -> bool:
+        inside = frame.x < inner.x and inner.right < frame.right and frame.y < inner.y and inner.bottom < frame.bottom
+        return inside and inner.h >= 0.3 * frame.h
+
+    frames = {id(frame) for frame in tall for inner in tall if encloses(frame, inner)}
+    return [b for b in blobs if id(b) not in frames] if frames else blobs
+
+
 def find_digits(ink: Ink) -> list[list[Blob]]:
     """Digit candidates in reading order: a list of rows, each a list of blobs left to right."""
     ink_mask, darkness = ink.mask, ink.darkness
     height, width = ink_mask.shape
     # Contours of the ink grown by a pixel: a ballpoint stroke that skipped stays one piece.
     grown = cv2.dilate(ink_mask, np.ones((3, 3), np.uint8))
-    contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours = _outer_contours(grown)
     outlines = [c for c in contours if _is_page_outline(c, width, height)]
-    if outlines:  # the writing inside a page's outline is hidden from outer contours: erase the outline
+    if outlines:  # the paper estimate's blur leaves a rim of "ink" around a sheet: erase it
         cv2.drawContours(grown, outlines, -1, 0, thickness=PAGE_RIM)
-        contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        contours = _outer_contours(grown)
     if len(contours) > MAX_PIECES:
         return []
     blobs = []
@@ -279,7 +298,9 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
         if max(w, h) >= 3 and not touches_border:
             blobs.append(Blob(x, y, w, h, [contour]))
     short_side = min(height, width)
-    tall_enough = _join_broken([b for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side])
+    tall_enough = _join_broken(
+        [b for b in _group(_without_frames(blobs, short_side)) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
+    )
     pieces = [
         piece
         for blob in tall_enough

@@ -168,6 +168,22 @@ def test_an_underline_is_not_part_of_the_digits(recognizer, text, left, right):
     assert recognizer.recognize(jpeg(page)).text == text
 
 
+def test_digits_written_in_a_form_s_boxes_are_read(recognizer):
+    page = paper()
+    for index, digit in enumerate("472"):
+        left = 300 + 220 * index
+        cv2.rectangle(page, (left, 300), (left + 180, 560), 60, 4)
+        write(page, digit, left + 50, 490, 130, 10)
+    assert recognizer.recognize(jpeg(page)).text == "472"
+
+
+def test_a_circled_number_is_read(recognizer):
+    page = paper()
+    write(page, "58", 480, 560, 200, 12)
+    cv2.ellipse(page, (610, 470), (260, 200), 0, 0, 360, 40, 5)
+    assert recognizer.recognize(jpeg(page)).text == "58"
+
+
 def test_digits_written_close_together_are_read_apart():
     page = paper()
     # A 0 and a 1 with 5 px of paper between them: 2.5 px in the half-size working image, which the
