@@ -20,8 +20,9 @@ PIECE_SPAN = 0.1  # a piece of a line broken by the digits written across it spa
 LINE_COVERAGE = 0.7  # ... and its pieces cover at least this fraction of the line
 MAX_LINE_PIECES = 20  # more straight pieces in one direction than this is ruling or a texture
 STRAIGHTNESS = 0.04  # a paper line bows by at most this fraction of its length
-MID_GREY = (90, 160)  # a photo whose median grey is in this range may be either polarity
-LIGHT_STROKES = 1.3  # light on dark when its brightest details outdo its darkest by this factor
+LIGHT_PAPER = 160  # a photo whose median grey is this bright is paper; darker may be either polarity
+CLEAR_STROKES = 1.3  # light on dark when its brightest details outdo its darkest by this factor, or vice versa
+DARK_SURFACE = 90  # without clear strokes, a photo whose median grey is below this is a board or a screen
 PAGE_BRIGHTNESS = 0.6  # the page is at least this bright relative to the brightest paper; darker is table or floor
 
 
@@ -84,9 +85,9 @@ def _holds_a_page(small: np.ndarray, brightest: int) -> bool:
     return False
 
 
-def _strokes_are_light(gray: np.ndarray) -> bool:
-    """The strongest departures from the smoothed photo are bright ones. A shadow is smooth and drops
-    out; strokes do not, and dark ink departs downwards, chalk upwards."""
+def _strokes_are_light(gray: np.ndarray) -> bool | None:
+    """Whether the strongest departures from the smoothed photo are bright ones (None: neither clearly).
+    A shadow is smooth and drops out; strokes do not, and dark ink departs downwards, chalk upwards."""
     height, width = gray.shape
     half = cv2.resize(gray, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
     # Smoothed cheaply: blurred at an eighth of the size, then brought back.
@@ -95,16 +96,24 @@ def _strokes_are_light(gray: np.ndarray) -> bool:
     smooth = cv2.resize(blurred, half.shape[::-1], interpolation=cv2.INTER_LINEAR)
     detail = cv2.addWeighted(half, 0.5, smooth, -0.5, 128)  # (photo - smoothed) / 2, centred on 128
     darkest, brightest = percentiles(detail, (0.1, 99.9))
-    return brightest - 128 > LIGHT_STROKES * (128 - darkest)
+    if brightest - 128 > CLEAR_STROKES * (128 - darkest):
+        return True
+    if 128 - darkest > CLEAR_STROKES * (brightest - 128):
+        return False
+    return None
 
 
 def is_light_on_dark(gray: np.ndarray) -> bool:
     """A blackboard or a drawing app: mostly dark, with light strokes, and not a sheet of paper on a table."""
     small = np.ascontiguousarray(gray[::4, ::4])
     median, high = percentiles(small, (50, 99.5))
-    # Mid-grey is a dim page or a board the camera exposed brighter, often with a shadow across it:
-    # the grey levels cannot tell, the strokes can.
-    light = median < MID_GREY[0] or (median < MID_GREY[1] and _strokes_are_light(gray))
+    if median >= LIGHT_PAPER:
+        return False
+    # Below that, a dim page (a room's evening light) and a board the camera exposed brighter, often with a
+    # shadow across it, can have the same grey levels: their strokes tell. Grain alone does not.
+    light = _strokes_are_light(gray)
+    if light is None:
+        light = median < DARK_SURFACE
     return light and not _holds_a_page(small, high)
 
 

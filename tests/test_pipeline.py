@@ -75,6 +75,14 @@ def test_polarity_of_a_mid_grey_surface_with_a_shadow(recognizer, grey, stroke, 
     assert recognizer.recognize(jpeg(board)).text == recognizer.recognize(jpeg(page)).text == "4"
 
 
+def test_a_dim_page_is_dark_ink_on_paper(recognizer):
+    page = paper()
+    write(page, "58", 440, 620, 260, 10)
+    dim = (page * 0.35).astype(np.uint8)  # evening light: the paper grey 56-84, as dark as a blackboard
+    assert not is_light_on_dark(dim)
+    assert recognizer.recognize(jpeg(dim)).text == "58"
+
+
 def note_on_a_table(table: int) -> np.ndarray:
     """A sheet a third of the frame, "37" on it, lying on a dark table."""
     photo = np.full((960, 1280), table, np.uint8)
