@@ -259,23 +259,32 @@ def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
     return [sorted(row, key=lambda b: b.x) for row in rows]
 
 
-def _outer_contours(mask: np.ndarray) -> list[np.ndarray]:
-    """The outer contours of the pieces of ink, those inside another's loop too (a digit in a box)."""
+def _pieces_of_ink(mask: np.ndarray) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """Each piece of ink's outer contour and the contours of its holes. A piece inside another's hole
+    (a digit in a box) is a piece too."""
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    return [c for c, (_, _, _, parent) in zip(contours, hierarchy[0]) if parent < 0] if contours else []
+    holes: dict[int, list[np.ndarray]] = {}
+    for index, (_, _, _, parent) in enumerate(hierarchy[0] if contours else []):
+        holes.setdefault(index if parent < 0 else parent, []).extend([] if parent < 0 else [contours[index]])
+    return [(contours[index], piece_holes) for index, piece_holes in holes.items()]
 
 
-def _without_frames(blobs: list[Blob], short_side: int) -> list[Blob]:
-    """Without boxes and rings drawn around digits (a form's boxes, a circled number): pieces that
-    enclose a piece a third of their height or more. Nothing a digit's loop holds is that big."""
-    tall = [b for b in blobs if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
-
-    def encloses(frame: Blob, inner: Blob) -> bool:
-        inside = frame.x < inner.x and inner.right < frame.right and frame.y < inner.y and inner.bottom < frame.bottom
-        return inside and inner.h >= 0.3 * frame.h
-
-    frames = {id(frame) for frame in tall for inner in tall if encloses(frame, inner)}
-    return [b for b in blobs if id(b) not in frames] if frames else blobs
+def _frames(pieces: list[tuple[np.ndarray, list[np.ndarray]]], min_height: float) -> set[int]:
+    """Boxes and rings drawn around digits (a form's boxes, a circled number): pieces with a hole that
+    holds another piece a third their height or more. Nothing a digit's loop holds is that big."""
+    boxes = [cv2.boundingRect(outer) for outer, _ in pieces]
+    tall = [index for index, (_, _, _, h) in enumerate(boxes) if h >= min_height]
+    frames = set()
+    for frame in tall:
+        for hole in pieces[frame][1]:
+            if cv2.boundingRect(hole)[3] < min_height:
+                continue
+            for inner in tall:
+                x, y, w, h = boxes[inner]
+                centre = (x + w / 2, y + h / 2)
+                if inner != frame and h >= 0.3 * boxes[frame][3] and cv2.pointPolygonTest(hole, centre, False) > 0:
+                    frames.add(frame)
+    return frames
 
 
 def find_digits(ink: Ink) -> list[list[Blob]]:
@@ -284,23 +293,22 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     height, width = ink_mask.shape
     # Contours of the ink grown by a pixel: a ballpoint stroke that skipped stays one piece.
     grown = cv2.dilate(ink_mask, np.ones((3, 3), np.uint8))
-    contours = _outer_contours(grown)
-    outlines = [c for c in contours if _is_page_outline(c, width, height)]
+    pieces = _pieces_of_ink(grown)
+    outlines = [outer for outer, _ in pieces if _is_page_outline(outer, width, height)]
     if outlines:  # the paper estimate's blur leaves a rim of "ink" around a sheet: erase it
         cv2.drawContours(grown, outlines, -1, 0, thickness=PAGE_RIM)
-        contours = _outer_contours(grown)
-    if len(contours) > MAX_PIECES:
+        pieces = _pieces_of_ink(grown)
+    if len(pieces) > MAX_PIECES:
         return []
+    short_side = min(height, width)
+    frames = _frames(pieces, MIN_DIGIT_HEIGHT_FRACTION * short_side)
     blobs = []
-    for contour in contours:
+    for contour in (outer for index, (outer, _) in enumerate(pieces) if index not in frames):
         x, y, w, h = cv2.boundingRect(contour)
         touches_border = x == 0 or y == 0 or x + w == width or y + h == height
         if max(w, h) >= 3 and not touches_border:
             blobs.append(Blob(x, y, w, h, [contour]))
-    short_side = min(height, width)
-    tall_enough = _join_broken(
-        [b for b in _group(_without_frames(blobs, short_side)) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
-    )
+    tall_enough = _join_broken([b for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side])
     pieces = [
         piece
         for blob in tall_enough
