@@ -144,10 +144,11 @@ def page_region(paper: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(page, size, interpolation=cv2.INTER_NEAREST)
 
 
-def _is_straight(contour: np.ndarray) -> bool:
-    """The tightest turned box around it is thin for its length: a line, perhaps tilted, not a curve."""
-    _, sides, _ = cv2.minAreaRect(contour)
-    return min(sides) <= max(4.0, STRAIGHTNESS * max(sides))
+def is_straight(points: np.ndarray, bow: float, at_least: float = 0.0) -> bool:
+    """The tightest turned box around it is at most `bow` x its length wide (or `at_least` px): a line,
+    perhaps tilted, not a curve."""
+    _, sides, _ = cv2.minAreaRect(points)
+    return min(sides) <= max(at_least, bow * max(sides))
 
 
 def on_one_line(a: StraightPiece, b: StraightPiece) -> bool:
@@ -199,7 +200,7 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
         return cv2.boundingRect(points)[2 if horizontal else 3] / extent
 
     # Straight, as ruling is in any perspective: the side of a big 0 is as long, but bows.
-    pieces = [c for c in contours if span(c) >= PIECE_SPAN and _is_straight(c)]
+    pieces = [c for c in contours if span(c) >= PIECE_SPAN and is_straight(c, STRAIGHTNESS, at_least=4.0)]
     # Ruling comes in families; one long stroke alone (the stem of a big 4) is handwriting.
     family = [c for c in pieces if span(c) >= LINE_SPAN]
     if len(family) >= 3:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from preprocessing.ink import Ink, StraightPiece, on_one_line, percentile
+from preprocessing.ink import Ink, StraightPiece, is_straight, on_one_line, percentile
 
 MIN_DIGIT_HEIGHT_FRACTION = 0.035  # of the working image's short side; smaller is a speck
 MAX_DIGIT_HEIGHT_FRACTION = 0.95  # of the image's height: a portrait photo's digit may be taller than it is wide
@@ -25,6 +25,7 @@ CLEAN_CANVAS = 0.1
 MAX_CLUTTER = 0.4  # the paper around a digit is much lighter than its ink
 MAX_PIECES = 1500  # more pieces of ink than this is a texture (fabric, gravel), not handwriting
 MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
+STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at any angle, is a straight stroke
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
 
 
@@ -238,12 +239,6 @@ def _is_page_outline(contour: np.ndarray, width: int, height: int) -> bool:
     return len(corners) == 4 and cv2.isContourConvex(corners) and cv2.contourArea(corners) >= 0.9 * area
 
 
-def _is_straight_line(blob: Blob) -> bool:
-    """Thin at any angle: the narrow side of the tightest turned box is a small fraction of its length."""
-    _, sides, _ = cv2.minAreaRect(np.concatenate(blob.contours))
-    return min(sides) < 0.15 * max(sides)
-
-
 def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
     """Rows top to bottom (a blob joins a row it overlaps vertically by half), left to right within rows."""
     rows: list[list[Blob]] = []
@@ -269,10 +264,11 @@ def _pieces_of_ink(mask: np.ndarray) -> list[tuple[np.ndarray, list[np.ndarray]]
     return [(contours[index], piece_holes) for index, piece_holes in holes.items()]
 
 
-def _frames(pieces: list[tuple[np.ndarray, list[np.ndarray]]], min_height: float) -> set[int]:
+def _frames(
+    pieces: list[tuple[np.ndarray, list[np.ndarray]]], boxes: list[tuple[int, int, int, int]], min_height: float
+) -> set[int]:
     """Boxes and rings drawn around digits (a form's boxes, a circled number): pieces with a hole that
     holds another piece a third their height or more. Nothing a digit's loop holds is that big."""
-    boxes = [cv2.boundingRect(outer) for outer, _ in pieces]
     tall = [index for index, (_, _, _, h) in enumerate(boxes) if h >= min_height]
     frames = set()
     for frame in tall:
@@ -301,12 +297,12 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     if len(pieces) > MAX_PIECES:
         return []
     short_side = min(height, width)
-    frames = _frames(pieces, MIN_DIGIT_HEIGHT_FRACTION * short_side)
+    boxes = [cv2.boundingRect(outer) for outer, _ in pieces]
+    frames = _frames(pieces, boxes, MIN_DIGIT_HEIGHT_FRACTION * short_side)
     blobs = []
-    for contour in (outer for index, (outer, _) in enumerate(pieces) if index not in frames):
-        x, y, w, h = cv2.boundingRect(contour)
+    for index, ((contour, _), (x, y, w, h)) in enumerate(zip(pieces, boxes)):
         touches_border = x == 0 or y == 0 or x + w == width or y + h == height
-        if max(w, h) >= 3 and not touches_border:
+        if max(w, h) >= 3 and not touches_border and index not in frames:
             blobs.append(Blob(x, y, w, h, [contour]))
     tall_enough = _join_broken([b for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side])
     pieces = [
@@ -325,7 +321,9 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1;
     # so are straight pieces end to end on one line.
     straight = {
-        i: StraightPiece.of(np.concatenate(b.contours)) for i, b in enumerate(candidates) if _is_straight_line(b)
+        i: StraightPiece.of(points)
+        for i, points in enumerate(np.concatenate(b.contours) for b in candidates)
+        if is_straight(points, STRAIGHT_STROKE)
     }
     lines = list(straight.values()) + ink.lone_lines  # the other straight pieces and the lines removed
     on_a_line = {
