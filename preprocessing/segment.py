@@ -258,9 +258,12 @@ def _pieces_of_ink(mask: np.ndarray) -> list[tuple[np.ndarray, list[np.ndarray]]
     """Each piece of ink's outer contour and the contours of its holes. A piece inside another's hole
     (a digit in a box) is a piece too."""
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    holes: dict[int, list[np.ndarray]] = {}
-    for index, (_, _, _, parent) in enumerate(hierarchy[0] if contours else []):
-        holes.setdefault(index if parent < 0 else parent, []).extend([] if parent < 0 else [contours[index]])
+    if not contours:
+        return []
+    parents = hierarchy[0][:, 3]  # -1 for an outer contour, else the outer contour a hole belongs to
+    holes: dict[int, list[np.ndarray]] = {int(index): [] for index in np.flatnonzero(parents < 0)}
+    for index in np.flatnonzero(parents >= 0):
+        holes[int(parents[index])].append(contours[index])
     return [(contours[index], piece_holes) for index, piece_holes in holes.items()]
 
 
@@ -289,18 +292,18 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     height, width = ink_mask.shape
     # Contours of the ink grown by a pixel: a ballpoint stroke that skipped stays one piece.
     grown = cv2.dilate(ink_mask, np.ones((3, 3), np.uint8))
-    pieces = _pieces_of_ink(grown)
-    outlines = [outer for outer, _ in pieces if _is_page_outline(outer, width, height)]
+    ink_pieces = _pieces_of_ink(grown)
+    outlines = [outer for outer, _ in ink_pieces if _is_page_outline(outer, width, height)]
     if outlines:  # the paper estimate's blur leaves a rim of "ink" around a sheet: erase it
         cv2.drawContours(grown, outlines, -1, 0, thickness=PAGE_RIM)
-        pieces = _pieces_of_ink(grown)
-    if len(pieces) > MAX_PIECES:
+        ink_pieces = _pieces_of_ink(grown)
+    if len(ink_pieces) > MAX_PIECES:
         return []
     short_side = min(height, width)
-    boxes = [cv2.boundingRect(outer) for outer, _ in pieces]
-    frames = _frames(pieces, boxes, MIN_DIGIT_HEIGHT_FRACTION * short_side)
+    boxes = [cv2.boundingRect(outer) for outer, _ in ink_pieces]
+    frames = _frames(ink_pieces, boxes, MIN_DIGIT_HEIGHT_FRACTION * short_side)
     blobs = []
-    for index, ((contour, _), (x, y, w, h)) in enumerate(zip(pieces, boxes)):
+    for index, ((contour, _), (x, y, w, h)) in enumerate(zip(ink_pieces, boxes)):
         touches_border = x == 0 or y == 0 or x + w == width or y + h == height
         if max(w, h) >= 3 and not touches_border and index not in frames:
             blobs.append(Blob(x, y, w, h, [contour]))
@@ -319,7 +322,7 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
         and _stands_out(b, ink_mask, darkness, ink.inverted)
     ]
     # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1;
-    # so are straight pieces end to end on one line.
+    # so are straight pieces end to end on one line, or on a margin or page edge removed with the paper lines.
     straight = {
         i: StraightPiece.of(points)
         for i, points in enumerate(np.concatenate(b.contours) for b in candidates)
