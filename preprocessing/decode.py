@@ -5,10 +5,12 @@ Limits are checked from the header before any pixel is allocated, so a 50,000 x
 JPEG, the common case, is decoded by libjpeg at 1/2, 1/4 or 1/8 scale directly
 (DCT scaling), which is several times faster than decoding it whole and then
 shrinking. Everything else goes through Pillow, which handles alpha, 16-bit,
-CMYK, palettes and the first frame of a GIF.
+CMYK, palettes and the first frame of a GIF. Tiny images (an MNIST digit itself) are
+enlarged: the ink finder works at a quarter of the size, and 7 px is no room.
 """
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 16  # smaller than this cannot hold a readable digit
 WORK_LONG_SIDE = 640  # the working image's long side: enough for a digit 5 % of the frame high
+MIN_WORK_SIDE = 64  # smaller images (an MNIST digit, an icon) are enlarged to this long side or more
 
 _REDUCED_GRAYSCALE = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
                       4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}  # fmt: skip
@@ -165,5 +168,8 @@ def decode_image(data: bytes, long_side: int = WORK_LONG_SIDE) -> DecodedImage:
     if max(height, width) > long_side * 1.5:  # shrink what the DCT could not
         shrink = long_side / max(height, width)
         gray = cv2.resize(gray, (round(width * shrink), round(height * shrink)), interpolation=cv2.INTER_AREA)
+    elif max(height, width) < MIN_WORK_SIDE:  # an icon-sized drawing, an MNIST digit: room for the ink finder
+        grow = math.ceil(MIN_WORK_SIDE / max(height, width))
+        gray = cv2.resize(gray, (width * grow, height * grow), interpolation=cv2.INTER_CUBIC)
     original_width, original_height = image.size if orientation < 5 else image.size[::-1]
     return DecodedImage(gray, original_width / gray.shape[1], original_width, original_height)
