@@ -7,6 +7,7 @@
 Load the Recognizer once and reuse it: loading the model is the slow part.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from preprocessing.segment import Blob, find_digits
 DEFAULT_THRESHOLD = 0.8
 
 OK, UNSURE, NO_DIGIT, ERROR = "ok", "unsure", "no_digit", "error"
+
+MIN_PICTURE_SIDE = 240  # the annotated picture's long side at least, in px
 
 # Digits shorter than this share of the working image's short side are found again at twice its
 # resolution, in the part of the photo around them: small digits written close together blur into
@@ -80,9 +83,12 @@ class Recognition:
         if self.photo is None:
             return np.zeros((1, 1, 3), np.uint8)
         picture = cv2.cvtColor(self.photo, cv2.COLOR_GRAY2BGR)
+        zoom = math.ceil(MIN_PICTURE_SIDE / max(picture.shape[:2]))  # a tiny image is drawn larger: labels fit
+        if zoom > 1:
+            picture = cv2.resize(picture, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
         thickness = max(1, min(picture.shape[:2]) // 240)
         for d in self.digits:
-            x, y, w, h = (round(v / self.scale) for v in d.box)
+            x, y, w, h = (round(v / self.scale * zoom) for v in d.box)
             colour = (40, 170, 40) if d.confidence >= 0.5 else (30, 120, 230)
             cv2.rectangle(picture, (x, y), (x + w, y + h), colour, thickness)
             label = f"{d.digit} {d.confidence:.0%}"

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from model.data import DataUnavailable, load_test
@@ -63,6 +64,17 @@ def test_result_has_boxes_top3_and_images(recognizer):
         x, y, w, h = digit.box
         assert 0 <= x and 0 <= y and x + w <= photo.width and y + h <= photo.height
     assert result.annotated().shape[2] == 3 and result.strip().shape[0] > 0
+
+
+def test_a_tiny_image_is_read_and_its_boxes_drawn_large_enough_to_see(recognizer):
+    drawing = np.zeros((32, 32), np.uint8)
+    cv2.putText(drawing, "7", (7, 27), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 255, 3, cv2.LINE_AA)
+    result = recognizer.recognize(cv2.imencode(".png", drawing)[1].tobytes())
+    assert result.text == "7"
+    picture = result.annotated()
+    assert max(picture.shape[:2]) >= 240
+    green = (picture[:, :, 1] > 150) & (picture[:, :, 0] < 100)
+    assert green.any(), "the box and label are drawn"
 
 
 def test_bad_bytes_are_an_error_result_not_an_exception(recognizer):
