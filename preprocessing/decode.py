@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 16  # smaller than this cannot hold a readable digit
+MAX_ASPECT = 20  # a strip longer than this times its width would shrink to a line at the working size
 WORK_LONG_SIDE = 640  # the working image's long side: enough for a digit 5 % of the frame high
 MIN_WORK_SIDE = 64  # smaller images (an MNIST digit, an icon) are enlarged to this long side or more
 
@@ -46,6 +47,10 @@ class NotAnImage(ImageError):
 
 
 class CorruptImage(ImageError):
+    pass
+
+
+class ImageTooThin(ImageError):
     pass
 
 
@@ -84,6 +89,11 @@ def _open_header(data: bytes) -> Image.Image:
         )
     if min(width, height) < MIN_SIDE:
         raise ImageTooSmall(f"the image is only {width}×{height} px; a digit needs at least {MIN_SIDE} px")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageTooThin(
+            f"the image is {width}×{height} px, more than {MAX_ASPECT} times as long as it is wide; "
+            "crop it closer around the digits"
+        )
     return image
 
 

@@ -15,6 +15,7 @@ from preprocessing.decode import (
     CorruptImage,
     FileTooLarge,
     ImageTooSmall,
+    ImageTooThin,
     NotAnImage,
     TooManyPixels,
     decode_image,
@@ -126,6 +127,13 @@ def test_corrupt_jpeg_body():
 def test_tiny_image_is_refused():
     with pytest.raises(ImageTooSmall, match="1×1"):
         decode_image(encode(np.zeros((1, 1, 3), np.uint8), "PNG"))
+
+
+@pytest.mark.parametrize("height, width", [(20, 40_000), (5000, 16)])
+def test_a_long_thin_strip_is_refused_not_a_crash(height, width):
+    # 40,000 x 20 shrinks to 640 x 0.3 px at the working size, which OpenCV's resize refused with an exception.
+    with pytest.raises(ImageTooThin, match="crop it closer"):
+        decode_image(encode(np.full((height, width, 3), 230, np.uint8), "PNG"))
 
 
 def png_claiming_size(width: int, height: int) -> bytes:
