@@ -16,6 +16,7 @@ import numpy as np
 MIN_INK_CONTRAST = 0.14  # darkness below this is paper texture or a faint ruled line
 RELATIVE_THRESHOLD = 0.45  # ink is at least this fraction of the strongest ink on the page
 LINE_SPAN = 0.45  # a straight run this long (fraction of the frame) is a paper line or page edge
+LONE_LINE_SPAN = 0.8  # ... and one this long is, even alone
 PIECE_SPAN = 0.1  # a piece of a line broken by the digits written across it spans at least this much
 LINE_COVERAGE = 0.7  # ... and its pieces cover at least this fraction of the line
 MAX_LINE_PIECES = 20  # more straight pieces in one direction than this is ruling or a texture
@@ -212,10 +213,10 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     if len(pieces) <= MAX_LINE_PIECES:  # more is a texture or ruling, not a line alone
         for line in _pieces_of_lines([StraightPiece.of(c) for c in pieces]):
             whole = span(np.concatenate([piece.points for piece in line]))
-            if whole >= 0.8 and sum(span(piece.points) for piece in line) >= LINE_COVERAGE * whole:
+            if whole >= LONE_LINE_SPAN and sum(span(piece.points) for piece in line) >= LINE_COVERAGE * whole:
                 alone.append(line)
     if len(alone) >= 3 or len(pieces) > MAX_LINE_PIECES:  # ruling too broken to be sure of: only whole lines
-        alone = [[StraightPiece.of(c)] for c in pieces if span(c) >= 0.8]
+        alone = [[StraightPiece.of(c)] for c in pieces if span(c) >= LONE_LINE_SPAN]
     lone = [piece for line in alone for piece in line]
     cv2.drawContours(lines, [piece.points for piece in lone], -1, 1, thickness=-1)
     return lines & runs, lone

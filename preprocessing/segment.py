@@ -273,17 +273,23 @@ def _frames(
     """Boxes and rings drawn around digits (a form's boxes, a circled number): pieces with a hole that
     holds another piece a third their height or more. Nothing a digit's loop holds is that big."""
     tall = [index for index, (_, _, _, h) in enumerate(boxes) if h >= min_height]
-    frames = set()
-    for frame in tall:
-        for hole in pieces[frame][1]:
-            if cv2.boundingRect(hole)[3] < min_height:
-                continue
-            for inner in tall:
-                x, y, w, h = boxes[inner]
-                centre = (x + w / 2, y + h / 2)
-                if inner != frame and h >= 0.3 * boxes[frame][3] and cv2.pointPolygonTest(hole, centre, False) > 0:
-                    frames.add(frame)
-    return frames
+
+    def holds_a_piece(frame: int, hole: np.ndarray) -> bool:
+        for inner in tall:
+            x, y, w, h = boxes[inner]
+            if (
+                inner != frame
+                and h >= 0.3 * boxes[frame][3]
+                and cv2.pointPolygonTest(hole, (x + w / 2, y + h / 2), False) > 0
+            ):
+                return True
+        return False
+
+    return {
+        frame
+        for frame in tall
+        if any(cv2.boundingRect(hole)[3] >= min_height and holds_a_piece(frame, hole) for hole in pieces[frame][1])
+    }
 
 
 def find_digits(ink: Ink) -> list[list[Blob]]:
