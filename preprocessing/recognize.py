@@ -202,7 +202,8 @@ def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]
         return found, _crops(blobs, ink)
     sharper = decode_image(data, long_side=2 * WORK_LONG_SIDE)
     factor = image.scale / sharper.scale  # sharper pixels per working pixel
-    margin = 1.5 * tallest
+    # Wide enough to take in a neighbour the first look missed (small digits run into each other at 640 px).
+    margin = 3 * tallest
     left = max(0, round((min(b.x for _, b in blobs) - margin) * factor))
     top = max(0, round((min(b.y for _, b in blobs) - margin) * factor))
     right = round((max(b.right for _, b in blobs) + margin) * factor)

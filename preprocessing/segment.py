@@ -15,7 +15,7 @@ import numpy as np
 
 from preprocessing.ink import Ink, StraightPiece, is_straight, on_one_line, percentile
 
-MIN_DIGIT_HEIGHT_FRACTION = 0.035  # of the working image's short side; smaller is a speck
+MIN_DIGIT_HEIGHT_FRACTION = 0.025  # of the working image's short side; smaller is a speck
 MAX_DIGIT_HEIGHT_FRACTION = 0.95  # of the image's height: a portrait photo's digit may be taller than it is wide
 MIN_PEAK_DARKNESS = 0.2  # a digit has some properly dark ink, not only faint texture
 # Light on dark with a clean background (its texture under CLEAN_CANVAS x the stroke's strength: a drawing
