@@ -120,8 +120,10 @@ def _join_broken(blobs: list[Blob]) -> list[Blob]:
     each shorter than the digits around them, that together make one digit's height, not two rows."""
     if not 3 <= len(blobs) <= 2 * MAX_DIGITS:  # too few to know a digit's height; too many is a texture
         return blobs
-    tallest = max(b.h for b in blobs)
-    typical = float(np.median([b.h for b in blobs if b.h >= 0.75 * tallest]))
+    # A digit's height, from pieces that are not straight lines: a page edge or margin is far taller.
+    shaped = [b for b in blobs if not is_straight(np.concatenate(b.contours), STRAIGHT_STROKE)] or blobs
+    tallest = max(b.h for b in shaped)
+    typical = float(np.median([b.h for b in shaped if b.h >= 0.75 * tallest]))
     joined: list[Blob | None] = sorted(blobs, key=lambda b: b.y)
     for i in range(len(joined)):
         for j in range(i + 1, len(joined)):

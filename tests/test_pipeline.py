@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from preprocessing.decode import decode_image
-from preprocessing.ink import find_ink, is_light_on_dark
+from preprocessing.ink import Ink, find_ink, is_light_on_dark
 from preprocessing.normalize import CENTRE, mnist_style, stroke_width
 from preprocessing.recognize import NO_DIGIT, Recognizer
 from preprocessing.segment import find_digits
@@ -261,6 +261,20 @@ def test_a_page_edge_is_not_a_one(bottom_x):
     rows, _ = blobs_of(page)
     assert [len(row) for row in rows] == [2]
     assert min(b.x for b in rows[0]) > 100
+
+
+def test_what_is_left_of_a_page_edge_does_not_join_two_rows():
+    # After the paper lines go, a page edge can stay behind as thin dashes that group into one piece
+    # far taller than a digit; the digits' height must not be judged by it, or the rows join.
+    mask = np.zeros((600, 800), np.uint8)
+    cv2.line(mask, (50, 550), (51, 580), 255, 2)
+    for top in range(20, 550, 16):
+        cv2.line(mask, (50 + top // 40, top), (50 + (top + 11) // 40, top + 11), 255, 2)
+    cv2.putText(mask, "391", (300, 250), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 4)
+    cv2.putText(mask, "2495", (300, 318), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 255, 4)
+    rows = find_digits(Ink(darkness=mask, mask=mask, inverted=False, lone_lines=[]))
+    assert [len(row) for row in rows] == [3, 4]
+    assert all(b.h < 60 for row in rows for b in row), "each digit alone, not one from each row"
 
 
 def test_a_page_edge_broken_into_pieces_is_not_ones(recognizer):
