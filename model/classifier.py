@@ -8,6 +8,11 @@ from torch.fx.experimental.optimization import fuse
 
 from model.checkpoint import DEFAULT_MODEL_PATH, load_checkpoint
 
+# A digit read with less confidence than this is read again shifted by a pixel each way, and the five
+# readings averaged: where one reading hesitates, a pixel can tip it (MNIST test errors 36 -> 33).
+SECOND_LOOK_BELOW = 0.9
+SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # (dx, dy)
+
 
 class Classifier:
     """Loads a checkpoint once; `probabilities()` returns calibrated class probabilities.
@@ -36,8 +41,27 @@ class Classifier:
             raise ValueError(f"expected digits of shape (N, 28, 28), got {digits.shape}")
         if len(digits) == 0:
             return np.zeros((0, 10), dtype=np.float32)
+        probabilities = self._read(digits)
+        unsure = probabilities.max(axis=1) < SECOND_LOOK_BELOW
+        if unsure.any():
+            shifted = np.concatenate([_shifted(digits[unsure], dx, dy) for dx, dy in SHIFTS])
+            readings = self._read(shifted).reshape(len(SHIFTS), -1, 10)
+            probabilities[unsure] = (probabilities[unsure] + readings.sum(axis=0)) / (1 + len(SHIFTS))
+        return probabilities
+
+    def _read(self, digits: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(digits, dtype=np.uint8)).float().div_(255)
         x = x.sub_(self.mean).div_(self.std).unsqueeze(1).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             logits = self._inference(x)
             return (logits / self.temperature).softmax(dim=1).numpy()
+
+
+def _shifted(digits: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """(N, 28, 28) images moved dx px right and dy px down, filled with black."""
+    moved = np.zeros_like(digits)
+    height, width = digits.shape[1:]
+    moved[:, max(dy, 0) : height + min(dy, 0), max(dx, 0) : width + min(dx, 0)] = digits[
+        :, max(-dy, 0) : height + min(-dy, 0), max(-dx, 0) : width + min(-dx, 0)
+    ]
+    return moved

@@ -11,7 +11,7 @@ import torch
 
 from model.augment import AugmentConfig, augment
 from model.checkpoint import DEFAULT_MODEL_PATH, WEIGHTS_DIR, CheckpointError, load_checkpoint, save_checkpoint
-from model.classifier import Classifier
+from model.classifier import SECOND_LOOK_BELOW, SHIFTS, Classifier, _shifted
 from model.data import DataUnavailable, load_test
 from model.metrics import expected_calibration_error, fit_temperature
 from model.network import DigitNet, count_parameters
@@ -123,6 +123,23 @@ def test_classifier_returns_probabilities():
     assert np.allclose(probabilities.sum(1), 1, atol=1e-5)
     with pytest.raises(ValueError):
         classifier.probabilities(np.zeros((28, 28), np.uint8))
+
+
+def test_unsure_digits_are_read_again_shifted_a_pixel_each_way():
+    classifier = Classifier()
+    digits = np.zeros((40, 28, 28), np.uint8)
+    digits[:20, 6:22, 13:16] = 255  # a plain 1: read at once
+    digits[20:, 8:20, 8:20] = (np.random.default_rng(0).random((20, 12, 12)) > 0.6) * 255  # speckle: hesitant
+    once = classifier._read(digits)
+    unsure = once.max(axis=1) < SECOND_LOOK_BELOW
+    assert not unsure[:20].any() and unsure[20:].sum() >= 10
+    probabilities = classifier.probabilities(digits)
+    assert np.allclose(probabilities[~unsure], once[~unsure])
+    readings = [once] + [classifier._read(_shifted(digits, dx, dy)) for dx, dy in SHIFTS]
+    assert np.allclose(probabilities[unsure], np.mean(readings, axis=0)[unsure], atol=1e-6)
+    assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    moved = _shifted(digits[:1], -1, 1)
+    assert np.array_equal(moved[0, 7:23, 12:15], digits[0, 6:22, 13:16]) and moved.sum() == digits[0].sum()
 
 
 def test_shipped_metrics_and_plots_are_committed():
