@@ -26,6 +26,7 @@ MAX_CLUTTER = 0.4  # the paper around a digit is much lighter than its ink
 MAX_PIECES = 1500  # more pieces of ink than this is a texture (fabric, gravel), not handwriting
 MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
 STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at any angle, is a straight stroke
+SPECK = 0.08  # a piece of a digit shorter than this share of its height, both ways, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
 
 
@@ -113,6 +114,36 @@ def _group(blobs: list[Blob]) -> list[Blob]:
         if len(merged) == len(blobs):
             return merged
         blobs = merged
+
+
+def _without_specks(blob: Blob) -> Blob:
+    """The blob without specks: pieces far smaller than it and apart from its other pieces. On faint
+    squared paper the crossings of the lines stay behind as a lattice of specks, and those inside a
+    digit's box would be thickened into blots; the bits of a faint stroke that broke lie close together."""
+    if len(blob.contours) < 2:
+        return blob
+    boxes = np.array([cv2.boundingRect(c) for c in blob.contours])
+    left, top, right, bottom = boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]
+
+    def is_speck(index: int) -> bool:
+        x, y, w, h = boxes[index]
+        size = max(w, h)
+        if size >= SPECK * blob.h:
+            return False
+        centre = (float(x + w / 2), float(y + h / 2))
+        # Only pieces whose boxes come near can be near; the precise distance is to their outlines.
+        gaps = np.maximum.reduce([left - x - w, x - right, top - y - h, y - bottom])
+        near = np.flatnonzero(gaps <= 1.5 * size)
+        return not any(
+            abs(cv2.pointPolygonTest(blob.contours[other], centre, True)) <= 1.5 * size
+            for other in near
+            if other != index
+        )
+
+    kept = [c for index, c in enumerate(blob.contours) if not is_speck(index)]
+    if len(kept) == len(blob.contours) or not kept:
+        return blob
+    return Blob(*cv2.boundingRect(np.concatenate(kept)), kept)
 
 
 def _join_broken(blobs: list[Blob]) -> list[Blob]:
@@ -315,7 +346,9 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
         touches_border = x == 0 or y == 0 or x + w == width or y + h == height
         if max(w, h) >= 3 and not touches_border and index not in frames:
             blobs.append(Blob(x, y, w, h, [contour]))
-    tall_enough = _join_broken([b for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side])
+    tall_enough = _join_broken(
+        [_without_specks(b) for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
+    )
     pieces = [
         piece
         for blob in tall_enough

@@ -286,6 +286,19 @@ def test_a_page_edge_broken_into_pieces_is_not_ones(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "11"
 
 
+def test_the_crossings_of_faint_squared_paper_are_left_out_of_the_digits(recognizer):
+    page = paper()
+    for y in range(20, 960, 60):  # all that passes the threshold of faint squared paper: its crossings
+        for x in range(20, 1280, 60):
+            cv2.circle(page, (x, y), 2, 130, -1)
+    # A thin pencil 6 and 9: the specks inside the 6's box had been thickened into an 8's middle.
+    cv2.ellipse(page, (640, 600), (80, 70), 0, 0, 360, 120, 2, cv2.LINE_AA)
+    cv2.ellipse(page, (720, 560), (160, 220), 0, 180, 265, 120, 2, cv2.LINE_AA)
+    cv2.ellipse(page, (940, 420), (80, 70), 0, 0, 360, 120, 2, cv2.LINE_AA)
+    cv2.line(page, (1020, 420), (1000, 680), 120, 2, cv2.LINE_AA)
+    assert recognizer.recognize(jpeg(page)).text == "69"
+
+
 def test_blots_are_not_digits():
     page = paper()
     for x in (150, 260, 370):  # a binder's punched holes, or a drawing app's colour swatches
