@@ -308,11 +308,13 @@ def _frames(
     tall = [index for index, (_, _, _, h) in enumerate(boxes) if h >= min_height]
 
     def holds_a_piece(frame: int, hole: np.ndarray) -> bool:
+        _, _, frame_w, frame_h = boxes[frame]
         for inner in tall:
             x, y, w, h = boxes[inner]
             if (
                 inner != frame
-                and h >= 0.3 * boxes[frame][3]
+                and 0.3 * frame_h <= h < frame_h
+                and w < frame_w  # smaller: a page edge around a 0 can have its centre in the 0's hole
                 and cv2.pointPolygonTest(hole, (x + w / 2, y + h / 2), False) > 0
             ):
                 return True

@@ -192,6 +192,16 @@ def test_a_circled_number_is_read(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "58"
 
 
+def test_a_zero_is_not_a_frame_around_the_page_edge_it_sits_in():
+    # A sheet's top and left edges are one piece whose box has its centre where the 0 was written:
+    # the 0 had been taken for a ring drawn around it.
+    mask = np.zeros((480, 640), np.uint8)
+    cv2.polylines(mask, [np.array([[8, 470], [4, 20], [636, 6]])], False, 255, 3)
+    cv2.ellipse(mask, (320, 240), (38, 50), 0, 0, 360, 255, 3)
+    rows = find_digits(Ink(darkness=mask, mask=mask, inverted=False, lone_lines=[]))
+    assert [[(b.x, b.y) for b in row] for row in rows] == [[(279, 187)]]
+
+
 def test_digits_written_close_together_are_read_apart():
     page = paper()
     # A 0 and a 1 with 5 px of paper between them: 2.5 px in the half-size working image, which the
