@@ -125,11 +125,18 @@ def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndar
     return np.clip(ink / max(core, 1.0), 0.0, 1.0)
 
 
-def _blobs(gray: np.ndarray) -> tuple[list[tuple[int, Blob]], Ink]:
+def _blobs(gray: np.ndarray, keep_blots_below: float = 0.0) -> tuple[list[tuple[int, Blob]], Ink]:
     """The digits of a grayscale photo in reading order as (row index, blob), and the ink they were found in."""
     ink = find_ink(gray)
-    rows = find_digits(ink)
+    rows = find_digits(ink, keep_blots_below)
     return [(row_index, blob) for row_index, row in enumerate(rows) for blob in row], ink
+
+
+def _without_blots(blobs: list[tuple[int, Blob]]) -> list[tuple[int, Blob]]:
+    """The (row index, blob) pairs that are not blots, rows numbered again from 0."""
+    kept = [(row, blob) for row, blob in blobs if not blob.blot]
+    rows = sorted({row for row, _ in kept})
+    return [(rows.index(row), blob) for row, blob in kept]
 
 
 def _crops(blobs: list[tuple[int, Blob]], ink: Ink) -> np.ndarray:
@@ -193,13 +200,17 @@ def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]
     """(row index, box in the original) per digit in reading order, and their 28x28 images.
 
     Small digits are found again at twice the working resolution when the photo has it, in the
-    part around them (the rest is not decoded again at that size, which would double the cost).
+    part around them (ink is looked for only there), and small blots are judged there: at the
+    working size the loops of a small 8 fill in as a punched hole's disc does.
     """
-    blobs, ink = _blobs(image.gray)
-    found = [(row, _in_original(blob, image.scale)) for row, blob in blobs]
+    small = SMALL_DIGITS * min(image.gray.shape)
+    closer_look = image.scale >= 1.5
+    blobs, ink = _blobs(image.gray, keep_blots_below=small if closer_look else 0.0)
+    digits = _without_blots(blobs)
+    found = [(row, _in_original(blob, image.scale)) for row, blob in digits]
     tallest = max((blob.h for _, blob in blobs), default=0)
-    if not blobs or tallest >= SMALL_DIGITS * min(image.gray.shape) or image.scale < 1.5:
-        return found, _crops(blobs, ink)
+    if not blobs or tallest >= small or not closer_look:
+        return found, _crops(digits, ink)
     sharper = decode_image(data, long_side=2 * WORK_LONG_SIDE)
     factor = image.scale / sharper.scale  # sharper pixels per working pixel
     # Wide enough to take in a neighbour the first look missed (small digits run into each other at 640 px).
@@ -210,5 +221,5 @@ def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]
     bottom = round((max(b.bottom for _, b in blobs) + margin) * factor)
     sharp_blobs, sharp_crops = digit_crops(sharper.gray[top:bottom, left:right])
     if not sharp_blobs:
-        return found, _crops(blobs, ink)
+        return found, _crops(digits, ink)
     return [(row, _in_original(blob, sharper.scale, left, top)) for row, blob in sharp_blobs], sharp_crops

@@ -39,6 +39,7 @@ class Blob:
     w: int
     h: int
     contours: list[np.ndarray] = field(default_factory=list, repr=False)
+    blot: bool = False  # solid ink, kept only for a closer look to judge (find_digits' keep_blots_below)
 
     @property
     def bottom(self) -> int:
@@ -243,7 +244,9 @@ def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
         return False
     hull = np.zeros((blob.h, blob.w), np.uint8)
     cv2.fillConvexPoly(hull, outline - (blob.x, blob.y), 1)
-    return np.count_nonzero(blob.mask(ink_mask)) >= 0.75 * np.count_nonzero(hull)
+    # The outline is of the ink grown by a pixel: shrink it back, or a small hole's rim counts as paper.
+    hull = cv2.erode(hull, np.ones((3, 3), np.uint8))
+    return np.count_nonzero(blob.mask(ink_mask)) >= 0.85 * np.count_nonzero(hull)
 
 
 def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark: bool) -> bool:
@@ -327,8 +330,12 @@ def _frames(
     }
 
 
-def find_digits(ink: Ink) -> list[list[Blob]]:
-    """Digit candidates in reading order: a list of rows, each a list of blobs left to right."""
+def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
+    """Digit candidates in reading order: a list of rows, each a list of blobs left to right.
+
+    Blots shorter than `keep_blots_below` px are kept too, flagged `blot`: a small digit's loops fill
+    in when the photo is shrunk, and only a look at more pixels can tell it from a punched hole.
+    """
     ink_mask, darkness = ink.mask, ink.darkness
     height, width = ink_mask.shape
     # Contours of the ink grown by a pixel: a ballpoint stroke that skipped stays one piece.
@@ -357,13 +364,14 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
         for separate in _separate(blob, ink_mask)
         for piece in _split_touching(separate, ink_mask)
     ]
-    candidates = [
-        b
-        for b in pieces
-        if _is_digit_like(b, short_side, height)
-        and not _is_blot(b, ink_mask)
-        and _stands_out(b, ink_mask, darkness, ink.inverted)
-    ]
+    candidates, blots = [], []
+    for b in pieces:
+        if _is_digit_like(b, short_side, height) and _stands_out(b, ink_mask, darkness, ink.inverted):
+            if not _is_blot(b, ink_mask):
+                candidates.append(b)
+            elif b.h < keep_blots_below:
+                b.blot = True
+                blots.append(b)
     # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1;
     # so are straight pieces end to end on one line, or on a margin or page edge removed with the paper lines.
     straight = {
@@ -379,8 +387,8 @@ def find_digits(ink: Ink) -> list[list[Blob]]:
     candidates = [
         b for i, b in enumerate(candidates) if i not in straight or (i not in on_a_line and b.h <= 1.4 * tallest_shaped)
     ]
-    tallest = max((b.h for b in candidates), default=0)
-    candidates = [b for b in candidates if b.h >= 0.35 * tallest]
+    tallest = max((b.h for b in candidates or blots), default=0)
+    candidates = [b for b in candidates + blots if b.h >= 0.35 * tallest]
     if len(candidates) > MAX_DIGITS:
         return []
     return _reading_order(candidates)
