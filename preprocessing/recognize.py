@@ -213,8 +213,11 @@ def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]
         return found, _crops(digits, ink)
     sharper = decode_image(data, long_side=2 * WORK_LONG_SIDE)
     factor = image.scale / sharper.scale  # sharper pixels per working pixel
-    # Wide enough to take in a neighbour the first look missed (small digits run into each other at 640 px).
-    margin = 3 * tallest
+    # Wide enough to take in a neighbour the first look missed (small digits run into each other at 640 px);
+    # around a blot, wide enough that the paper estimate (a closing a twelfth as wide) fills it in, or its
+    # inside passes for paper and a punched hole for a 0.
+    tallest_blot = max((blob.h for _, blob in blobs if blob.blot), default=0)
+    margin = max(3 * tallest, 12 * tallest_blot)
     left = max(0, round((min(b.x for _, b in blobs) - margin) * factor))
     top = max(0, round((min(b.y for _, b in blobs) - margin) * factor))
     right = round((max(b.right for _, b in blobs) + margin) * factor)

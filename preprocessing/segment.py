@@ -246,7 +246,7 @@ def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
     cv2.fillConvexPoly(hull, outline - (blob.x, blob.y), 1)
     # The outline is of the ink grown by a pixel: shrink it back, or a small hole's rim counts as paper.
     hull = cv2.erode(hull, np.ones((3, 3), np.uint8))
-    return np.count_nonzero(blob.mask(ink_mask)) >= 0.85 * np.count_nonzero(hull)
+    return np.count_nonzero(blob.mask(ink_mask)) >= 0.8 * np.count_nonzero(hull)
 
 
 def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark: bool) -> bool:
