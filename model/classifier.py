@@ -10,7 +10,7 @@ from model.checkpoint import DEFAULT_MODEL_PATH, load_checkpoint
 
 # A digit read with less confidence than this is read again shifted by a pixel each way, and the five
 # readings averaged: where one reading hesitates, a pixel can tip it (MNIST test errors 36 -> 33).
-SECOND_LOOK_BELOW = 0.9
+REREAD_BELOW = 0.9
 SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # (dx, dy)
 
 
@@ -42,7 +42,7 @@ class Classifier:
         if len(digits) == 0:
             return np.zeros((0, 10), dtype=np.float32)
         probabilities = self._read(digits)
-        unsure = probabilities.max(axis=1) < SECOND_LOOK_BELOW
+        unsure = probabilities.max(axis=1) < REREAD_BELOW
         if unsure.any():
             shifted = np.concatenate([_shifted(digits[unsure], dx, dy) for dx, dy in SHIFTS])
             readings = self._read(shifted).reshape(len(SHIFTS), -1, 10)

@@ -11,7 +11,7 @@ import torch
 
 from model.augment import AugmentConfig, augment
 from model.checkpoint import DEFAULT_MODEL_PATH, WEIGHTS_DIR, CheckpointError, load_checkpoint, save_checkpoint
-from model.classifier import SECOND_LOOK_BELOW, SHIFTS, Classifier, _shifted
+from model.classifier import REREAD_BELOW, SHIFTS, Classifier, _shifted
 from model.data import DataUnavailable, load_test
 from model.metrics import expected_calibration_error, fit_temperature
 from model.network import DigitNet, count_parameters
@@ -131,7 +131,7 @@ def test_unsure_digits_are_read_again_shifted_a_pixel_each_way():
     digits[:20, 6:22, 13:16] = 255  # a plain 1: read at once
     digits[20:, 8:20, 8:20] = (np.random.default_rng(0).random((20, 12, 12)) > 0.6) * 255  # speckle: hesitant
     once = classifier._read(digits)
-    unsure = once.max(axis=1) < SECOND_LOOK_BELOW
+    unsure = once.max(axis=1) < REREAD_BELOW
     assert not unsure[:20].any() and unsure[20:].sum() >= 10
     probabilities = classifier.probabilities(digits)
     assert np.allclose(probabilities[~unsure], once[~unsure])
