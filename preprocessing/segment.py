@@ -26,7 +26,7 @@ MAX_CLUTTER = 0.4  # the paper around a digit is much lighter than its ink
 MAX_PIECES = 1500  # more pieces of ink than this is a texture (fabric, gravel), not handwriting
 MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
 STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at any angle, is a straight stroke
-SPECK = 0.08  # a piece of a digit shorter than this share of its height, both ways, is a speck
+SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
 
 
