@@ -69,15 +69,13 @@ def _belong_together(a: Blob, b: Blob) -> bool:
     if y_overlap > 0.5 * small.h:
         # Side by side at the same height: only a piece within the other's width is part of it,
         # otherwise a slanted 1 would swallow its neighbour. Or a bar drawn apart, half of it within
-        # the digit's width (a 2's base, a 7's top), or a loop drawn apart from its stem, touching
-        # the upper part of it (a 9's, a closed 4's).
+        # the digit's width (a 2's base, a 7's top), or a loop drawn apart from its stem: touching
+        # the upper part of it (a 9's, a closed 4's), or the stem's lower end running into it (a 6's;
+        # at least a third of the stem's height: specks of texture beside a stroke would chain into it).
         bar = small.h < 0.5 * small.w and x_overlap >= 0.5 * small.w
-        loop = (
-            small.h < 0.6 * big.h
-            and small.w >= 0.4 * big.h  # a loop, not a sliver of a broken line
-            and small.bottom < big.y + 0.6 * big.h
-            and x_overlap >= 0
-        )
+        upper = small.h < 0.6 * big.h and small.bottom < big.y + 0.6 * big.h and x_overlap >= 0
+        lower = 0.35 * big.h <= small.h < 0.7 * big.h and small.y > big.y + 0.4 * big.h and x_overlap > 0
+        loop = small.w >= 0.4 * big.h and (upper or lower)  # a loop, not a sliver of a broken line
         return x_overlap >= 0.8 * min(a.w, b.w) or bar or loop
     if x_overlap < 0.5 * min(a.w, b.w):
         return False

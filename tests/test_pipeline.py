@@ -231,6 +231,17 @@ def test_a_nine_whose_loop_stops_short_of_its_stem_is_one_digit():
     assert rows[0][0].h * scale > 380 and rows[0][0].x * scale < 500, "loop and stem together"
 
 
+def test_a_six_whose_stem_stops_short_of_its_loop_is_one_digit(recognizer):
+    page = paper()
+    # Its box overlaps the loop's by a third: alone, the stem was taken for a line and the loop read 0.
+    cv2.line(page, (560, 260), (520, 600), 40, 8)  # the stem, ending 12 px left of the loop
+    cv2.ellipse(page, (620, 600), (80, 70), 0, 0, 360, 40, 8)
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].y * scale < 270 and rows[0][0].bottom * scale > 660, "stem and loop together"
+    assert recognizer.recognize(jpeg(page)).text == "6"
+
+
 def test_a_two_whose_base_is_drawn_apart_keeps_its_base():
     page = paper()
     cv2.ellipse(page, (560, 380), (90, 90), 0, 180, 360, 40, 8)  # the arch
