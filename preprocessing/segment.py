@@ -195,29 +195,42 @@ def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
 
 
 def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
-    """Cut a blob much wider than tall (digits written into each other) at its thinnest columns."""
-    count = min(6, round(blob.w / (0.75 * blob.h)))
-    if blob.w < 1.5 * blob.h or count < 2:  # a 0 or 5 written wide is still one digit
+    """Cut a blob much wider than tall (digits written into each other) at its thinnest columns.
+
+    Into as many digits as fit, from narrow ones (0.55 x its height wide) down to wider ones (0.75 x),
+    the first count whose cuts all fall on thin necks: a count too low cuts through digits.
+    """
+    if blob.w < 1.5 * blob.h:  # a 0 or 5 written wide is still one digit
         return [blob]
     inside = blob.mask(ink_mask)
     columns = inside.sum(axis=0)
+    for count in range(min(6, round(blob.w / (0.55 * blob.h))), max(2, round(blob.w / (0.75 * blob.h))) - 1, -1):
+        pieces = _cut(blob, inside, columns, count)
+        if pieces:
+            return pieces
+    return [blob]
+
+
+def _cut(blob: Blob, inside: np.ndarray, columns: np.ndarray, count: int) -> list[Blob]:
+    """The blob cut into `count` digits at the thinnest column near each even share of its width, or []
+    when a cut would go through a digit."""
     cuts = [0]
     for i in range(1, count):
         centre, reach = round(i * blob.w / count), max(1, round(0.3 * blob.w / count))
         low, high = max(cuts[-1] + 1, centre - reach), min(blob.w - 1, centre + reach)
         if low >= high:
-            return [blob]
+            return []
         cut = low + int(np.argmin(columns[low:high]))
         # Digits that touch meet in a thin neck; a wide 0 has as much ink mid-way as elsewhere.
         if columns[cut] > 0.6 * np.median(columns[columns > 0]):
-            return [blob]
+            return []
         cuts.append(cut)
     cuts.append(blob.w)
     pieces = []
     for start, end in zip(cuts, cuts[1:]):
         rows = np.flatnonzero(inside[:, start:end].any(axis=1))
         if len(rows) == 0 or rows[-1] - rows[0] + 1 < 0.6 * blob.h:
-            return [blob]  # a piece without a digit's height: a scribble or a line, not digits
+            return []  # a piece without a digit's height: a scribble or a line, not digits
         pieces.append(
             Blob(blob.x + start, blob.y + int(rows[0]), end - start, int(rows[-1] - rows[0] + 1), blob.contours)
         )

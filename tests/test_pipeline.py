@@ -212,6 +212,20 @@ def test_digits_written_close_together_are_read_apart():
     assert [len(row) for row in rows] == [2]
 
 
+def test_narrow_digits_joined_into_a_run_are_cut_into_as_many_as_fit(recognizer):
+    page = paper()
+    # Four 0s 0.6 x as wide as tall, each joined to the next by a thin stroke: a run 2.4 x as wide as
+    # tall. Cut by digits 0.75 x as wide, it had been read as three, the middle one two 0s.
+    for i in range(4):
+        x = 400 + 136 * i
+        cv2.ellipse(page, (x + 60, 480), (60, 100), 0, 0, 360, 40, 8)
+        if i:
+            cv2.line(page, (x - 16, 480), (x + 4, 480), 40, 3)
+    rows, _ = blobs_of(page)
+    assert [len(row) for row in rows] == [4]
+    assert recognizer.recognize(jpeg(page)).text == "0000"
+
+
 def test_an_open_four_is_one_digit():
     page = paper()
     # Its bar stops 6 px short of the stem: as close as the 0 and 1 above, but the pieces are not
