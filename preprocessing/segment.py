@@ -204,16 +204,18 @@ def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
         return [blob]
     inside = blob.mask(ink_mask)
     columns = inside.sum(axis=0)
+    # Digits that touch meet in a thin neck; a wide 0 has as much ink mid-way as elsewhere.
+    neck = 0.6 * np.median(columns[columns > 0])
     for count in range(min(6, round(blob.w / (0.55 * blob.h))), max(2, round(blob.w / (0.75 * blob.h))) - 1, -1):
-        pieces = _cut(blob, inside, columns, count)
+        pieces = _cut(blob, inside, columns, count, neck)
         if pieces:
             return pieces
     return [blob]
 
 
-def _cut(blob: Blob, inside: np.ndarray, columns: np.ndarray, count: int) -> list[Blob]:
+def _cut(blob: Blob, inside: np.ndarray, columns: np.ndarray, count: int, neck: float) -> list[Blob]:
     """The blob cut into `count` digits at the thinnest column near each even share of its width, or []
-    when a cut would go through a digit."""
+    when a cut would go through a digit (more than `neck` ink pixels in its column)."""
     cuts = [0]
     for i in range(1, count):
         centre, reach = round(i * blob.w / count), max(1, round(0.3 * blob.w / count))
@@ -221,8 +223,7 @@ def _cut(blob: Blob, inside: np.ndarray, columns: np.ndarray, count: int) -> lis
         if low >= high:
             return []
         cut = low + int(np.argmin(columns[low:high]))
-        # Digits that touch meet in a thin neck; a wide 0 has as much ink mid-way as elsewhere.
-        if columns[cut] > 0.6 * np.median(columns[columns > 0]):
+        if columns[cut] > neck:
             return []
         cuts.append(cut)
     cuts.append(blob.w)
