@@ -118,16 +118,23 @@ def is_light_on_dark(gray: np.ndarray) -> bool:
     return light and not _holds_a_page(small, high)
 
 
-def paper_brightness(gray: np.ndarray) -> np.ndarray:
+def paper_closing(shape: tuple[int, int]) -> int:
+    """The paper estimate's closing width for a photo of this (height, width), in quarter-size pixels:
+    a twelfth of the short side, odd."""
+    return max(5, (min(shape) // 4 // 12) | 1)
+
+
+def paper_brightness(gray: np.ndarray, closing: int | None = None) -> np.ndarray:
     """Estimate the paper without the ink: a grey-level closing at 1/4 size, then smoothed.
 
     Closing removes dark strokes thinner than the kernel but keeps dark regions
     larger than it (a shadow), so dividing by it flattens shadows instead of
-    turning their edges into ink.
+    turning their edges into ink. `closing` (quarter-size pixels) defaults to
+    `paper_closing(gray.shape)`; a part of a photo takes the whole photo's.
     """
     height, width = gray.shape
     small = cv2.resize(gray, (max(1, width // 4), max(1, height // 4)), interpolation=cv2.INTER_AREA)
-    size = max(5, (min(small.shape) // 12) | 1)
+    size = closing or paper_closing(gray.shape)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     background = cv2.blur(background, (3, 3))
@@ -252,13 +259,14 @@ def remove_paper_lines(
     return mask & ~(lines & faint), lone
 
 
-def find_ink(gray: np.ndarray) -> Ink:
+def find_ink(gray: np.ndarray, closing: int | None = None) -> Ink:
+    """`closing`: the paper estimate's, see paper_brightness; give the whole photo's when `gray` is a part of it."""
     inverted = is_light_on_dark(gray)
     if inverted:
         gray = 255 - gray
     smooth = cv2.GaussianBlur(gray, (3, 3), 0)
     # 255 * (1 - pixel / paper), saturating: paper brighter than its estimate is simply paper.
-    paper = paper_brightness(smooth)
+    paper = paper_brightness(smooth, closing)
     darkness = 255 - cv2.divide(smooth, paper, scale=255)
     # The strongest ink on the page sets the threshold: the dark line along a page edge would set it
     # so high that a faint ballpoint digit falls apart. Off the page (a table, the floor) the photo's

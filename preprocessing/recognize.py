@@ -18,7 +18,7 @@ import numpy as np
 from model.checkpoint import DEFAULT_MODEL_PATH
 from model.classifier import Classifier
 from preprocessing.decode import WORK_LONG_SIDE, DecodedImage, ImageError, decode_image
-from preprocessing.ink import Ink, find_ink, percentile
+from preprocessing.ink import Ink, find_ink, paper_closing, percentile
 from preprocessing.normalize import mnist_style
 from preprocessing.segment import Blob, find_digits
 
@@ -125,9 +125,11 @@ def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndar
     return np.clip(ink / max(core, 1.0), 0.0, 1.0)
 
 
-def _blobs(gray: np.ndarray, keep_blots_below: float = 0.0) -> tuple[list[tuple[int, Blob]], Ink]:
+def _blobs(
+    gray: np.ndarray, keep_blots_below: float = 0.0, closing: int | None = None
+) -> tuple[list[tuple[int, Blob]], Ink]:
     """The digits of a grayscale photo in reading order as (row index, blob), and the ink they were found in."""
-    ink = find_ink(gray)
+    ink = find_ink(gray, closing)
     rows = find_digits(ink, keep_blots_below)
     return [(row_index, blob) for row_index, row in enumerate(rows) for blob in row], ink
 
@@ -144,9 +146,10 @@ def _crops(blobs: list[tuple[int, Blob]], ink: Ink) -> np.ndarray:
     return np.stack(crops) if crops else np.zeros((0, 28, 28), np.uint8)
 
 
-def digit_crops(gray: np.ndarray) -> tuple[list[tuple[int, Blob]], np.ndarray]:
-    """The digits of a grayscale photo in reading order as (row index, blob), and their (N, 28, 28) images."""
-    blobs, ink = _blobs(gray)
+def digit_crops(gray: np.ndarray, closing: int | None = None) -> tuple[list[tuple[int, Blob]], np.ndarray]:
+    """The digits of a grayscale photo (or part of one: `closing` as find_ink) in reading order as
+    (row index, blob), and their (N, 28, 28) images."""
+    blobs, ink = _blobs(gray, closing=closing)
     return blobs, _crops(blobs, ink)
 
 
@@ -213,16 +216,15 @@ def _find_digits(data: bytes, image: DecodedImage) -> tuple[list[tuple[int, Box]
         return found, _crops(digits, ink)
     sharper = decode_image(data, long_side=2 * WORK_LONG_SIDE)
     factor = image.scale / sharper.scale  # sharper pixels per working pixel
-    # Wide enough to take in a neighbour the first look missed (small digits run into each other at 640 px);
-    # around a blot, wide enough that the paper estimate (a closing a twelfth as wide) fills it in, or its
-    # inside passes for paper and a punched hole for a 0.
-    tallest_blot = max((blob.h for _, blob in blobs if blob.blot), default=0)
-    margin = max(3 * tallest, 12 * tallest_blot)
+    # Wide enough to take in a neighbour the first look missed (small digits run into each other at 640 px).
+    margin = 3 * tallest
     left = max(0, round((min(b.x for _, b in blobs) - margin) * factor))
     top = max(0, round((min(b.y for _, b in blobs) - margin) * factor))
     right = round((max(b.right for _, b in blobs) + margin) * factor)
     bottom = round((max(b.bottom for _, b in blobs) + margin) * factor)
-    sharp_blobs, sharp_crops = digit_crops(sharper.gray[top:bottom, left:right])
+    # The paper estimated as for the whole photo: judged on the part alone, its closing would be narrower, and
+    # the inside of a punched hole pass for paper (the hole for a 0).
+    sharp_blobs, sharp_crops = digit_crops(sharper.gray[top:bottom, left:right], paper_closing(sharper.gray.shape))
     if not sharp_blobs:
         return found, _crops(digits, ink)
     return [(row, _in_original(blob, sharper.scale, left, top)) for row, blob in sharp_blobs], sharp_crops
