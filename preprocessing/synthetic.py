@@ -271,7 +271,7 @@ def _skeleton_glyph(mask: np.ndarray, smoothing: int = 3, max_blob: float = math
     """The stroke graph of a binary shape: its pruned skeleton's pixels joined to their 8-neighbours, smoothed.
 
     None when the shape has an ink blob more than `max_blob` times as wide as its typical stroke (a loop
-    filled with ink, which a thin pen would not reproduce).
+    filled with ink, which a thin pen would not reproduce), or thins to a dot.
     """
     skeleton = _thin(mask)
     half_widths = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)[skeleton]
@@ -288,6 +288,8 @@ def _skeleton_glyph(mask: np.ndarray, smoothing: int = 3, max_blob: float = math
         found = neighbour >= 0
         edges.append(np.stack([np.nonzero(found)[0], neighbour[found]], axis=1))
     edges = np.concatenate(edges)
+    if len(edges) == 0:
+        return None
     points = np.stack([xs, ys], axis=1).astype(np.float64)
     degree = np.bincount(edges.ravel(), minlength=len(points))
     movable = degree > 1  # stroke ends stay put so smoothing does not shorten strokes
@@ -299,7 +301,7 @@ def _skeleton_glyph(mask: np.ndarray, smoothing: int = 3, max_blob: float = math
     return _normalise(points, edges)
 
 
-def _mnist_glyph(image: np.ndarray) -> Glyph | None:
+def mnist_glyph(image: np.ndarray) -> Glyph | None:
     """Skeleton graph of a 28x28 MNIST digit, traced at 3x so curves stay smooth; None for a digit broken in
     pieces or with an ink-filled loop."""
     big = cv2.resize(image, (84, 84), interpolation=cv2.INTER_CUBIC)
@@ -312,6 +314,17 @@ def _mnist_glyph(image: np.ndarray) -> Glyph | None:
     mask = np.isin(labels, keep)
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
     return _skeleton_glyph(np.pad(mask[y : y + h, x : x + w], 2), max_blob=1.9)
+
+
+def glyph_ink(glyph: Glyph, height: int = 100, pen: float = 0.07) -> np.ndarray:
+    """The glyph drawn upright on a blank canvas, `height` px tall with a pen `pen` x its height wide: ink
+    strength in [0, 1], cropped to the ink. What every photo draws, before paper, light and camera."""
+    width = max(1, round(pen * height))
+    points = glyph.points * height + width / 2 + 1
+    right, bottom = np.ceil(points.max(axis=0)).astype(int) + width + 2
+    mask = _draw([(points, glyph.edges)], int(right), int(bottom), width)
+    x, y, w, h = cv2.boundingRect(mask)
+    return mask[y : y + h, x : x + w].astype(np.float32) / 255
 
 
 def _catmull_rom(points: np.ndarray, samples: int = 8) -> np.ndarray:
@@ -409,7 +422,7 @@ class DigitSource:
 
     def _cached(self, key: tuple) -> Glyph | None:
         if key not in self._cache:
-            self._cache[key] = _mnist_glyph(self._images[key[1]]) if key[0] == "mnist" else _hershey_glyph(*key[1:])
+            self._cache[key] = mnist_glyph(self._images[key[1]]) if key[0] == "mnist" else _hershey_glyph(*key[1:])
         return self._cache[key]
 
 

@@ -2,6 +2,7 @@
 
     python scripts/benchmark.py                          # everything
     python scripts/benchmark.py --only photos --photos 500
+    python scripts/benchmark.py --only glyphs            # what the photo renderer's digits lose
     python scripts/benchmark.py --only bot --users 20 --per-user 10
 
 Prints one table per part. Accuracy on synthetic photos uses MNIST *test* digits
@@ -24,9 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.augment import AugmentConfig, augment  # noqa: E402
 from model.classifier import Classifier  # noqa: E402
+from model.data import DataUnavailable, load_test  # noqa: E402
 from model.network import DigitNet  # noqa: E402
+from preprocessing.normalize import mnist_style  # noqa: E402
 from preprocessing.recognize import Recognizer  # noqa: E402
-from preprocessing.synthetic import KINDS, make_photos, score_photos  # noqa: E402
+from preprocessing.synthetic import (  # noqa: E402
+    KINDS,
+    MNIST_STROKE_SHARE,
+    DigitSource,
+    glyph_ink,
+    make_photos,
+    mnist_glyph,
+    score_photos,
+)
 
 
 def spread(milliseconds: list[float], digits: int = 1) -> str:
@@ -70,6 +81,38 @@ def bench_model(steps: int = 30, calls: int = 1000) -> None:
         [
             ("training throughput", f"{train_rate:.0f} images/s (batch 128, augmentation on, {threads} threads)"),
             ("batch-1 inference", f"{spread(timings, 2)} ({calls} calls, 1 thread)"),
+        ],
+    )
+
+
+def bench_glyphs(classifier: Classifier, count: int) -> None:
+    """What the photo tables' digits lose before any photo is taken: the model reads MNIST test digits as
+    MNIST has them, and as the photo renderer traces them to strokes and redraws them (upright, on a blank
+    canvas, a medium pen). The redrawn digits' accuracy is about the best a perfect pipeline could reach."""
+    try:
+        test = load_test()
+    except DataUnavailable as error:
+        table("Renderer's digits", [("skipped", str(error))])
+        return
+    images, labels = test.images.numpy()[:count], test.labels.numpy()[:count]
+    glyphs = [mnist_glyph(image) for image in images]
+    traced = [index for index, glyph in enumerate(glyphs) if glyph is not None]  # the ones photos use
+    redrawn = np.stack([mnist_style(glyph_ink(glyphs[index])) for index in traced])
+    as_is = np.mean(classifier.probabilities(images[traced]).argmax(1) == labels[traced])
+    drawn = np.mean(classifier.probabilities(redrawn).argmax(1) == labels[traced])
+    strokes, generator = DigitSource.strokes_only(), np.random.default_rng(0)
+    stroke_labels = np.arange(count) % 10
+    stroke_images = np.stack([mnist_style(glyph_ink(strokes.glyph(int(d), generator))) for d in stroke_labels])
+    stroke_drawn = np.mean(classifier.probabilities(stroke_images).argmax(1) == stroke_labels)
+    mixed = (1 - MNIST_STROKE_SHARE) * drawn + MNIST_STROKE_SHARE * stroke_drawn
+    table(
+        f"Renderer's digits before any photo ({len(traced)} of the first {count} MNIST test digits, model read)",
+        [
+            ("MNIST digits as MNIST has them", f"{as_is:.2%}"),
+            ("the same, traced and redrawn", f"{drawn:.2%}"),
+            (f"stroke-drawn digits ({count}), redrawn", f"{stroke_drawn:.2%}"),
+            (f"mixed as the photos mix them ({MNIST_STROKE_SHARE:.0%} stroke-drawn)", f"{mixed:.2%} per digit"),
+            ("... all of a number right", ", ".join(f"{n} digits {mixed**n:.1%}" for n in range(2, 7))),
         ],
     )
 
@@ -159,10 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--only",
-        default="model,photos,speed,threshold,bot",
-        help="comma-separated: model, photos, speed, threshold, bot",
+        default="model,glyphs,photos,speed,threshold,bot",
+        help="comma-separated: model, glyphs, photos, speed, threshold, bot",
     )
     parser.add_argument("--photos", type=int, default=500, help="synthetic photos per kind")
+    parser.add_argument("--glyphs", type=int, default=10000, help="MNIST test digits traced and redrawn")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--per-user", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3, help="bot runs with all photos at once")
@@ -170,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parts = set(args.only.split(","))
     if "model" in parts:
         bench_model()
+    if "glyphs" in parts:
+        bench_glyphs(Classifier(threads=1), args.glyphs)
     if parts & {"photos", "speed", "threshold"}:
         recognizer = Recognizer(threads=1)  # as the bot serves: one photo per thread
         if "photos" in parts:

@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from model.data import DataUnavailable, load_test
-from preprocessing.synthetic import KINDS, DigitSource, SyntheticPhoto, make_photos, render_photo, training_crops
+from preprocessing.synthetic import (
+    KINDS,
+    DigitSource,
+    SyntheticPhoto,
+    glyph_ink,
+    make_photos,
+    mnist_glyph,
+    render_photo,
+    training_crops,
+)
 
 STROKES = DigitSource.strokes_only()
 TEXT_FORMATS = {
@@ -93,6 +102,20 @@ def test_mnist_digits_render():
         for photo in make_photos(kind, 1, seed=1, digits=MNIST_DIGITS):
             _check(photo)
     assert render_photo("number", 4, MNIST_DIGITS).image == render_photo("number", 4, MNIST_DIGITS).image
+
+
+@pytest.mark.skipif(MNIST_DIGITS is None, reason="MNIST test images not found (set MNIST_DIR)")
+def test_a_digit_that_thins_to_a_dot_is_not_drawn():
+    # An 8 written as one solid blob thins to a single pixel: drawn, it was a photo of nothing labelled 8.
+    assert mnist_glyph(load_test().images[7845].numpy()) is None
+
+
+def test_glyph_ink_draws_the_glyph_upright_at_the_height_asked():
+    ring = cv2.circle(np.zeros((28, 28), np.uint8), (14, 14), 8, 255, 2)
+    ink = glyph_ink(mnist_glyph(ring), height=100, pen=0.07)
+    assert ink.dtype == np.float32 and ink.max() == 1.0
+    assert 100 <= ink.shape[0] <= 112 and abs(ink.shape[1] - ink.shape[0]) <= 3  # plus the pen's width
+    assert ink[ink.shape[0] // 2, ink.shape[1] // 2] == 0  # a ring, not a disc
 
 
 def test_training_crops_are_labelled_pipeline_images():
