@@ -24,7 +24,7 @@ HELP = (
     "and how sure I am. One digit or many, in one or two rows.\n\n"
     "<b>For a good photo</b>\n"
     "• dark pen on plain light paper, digits at least a finger wide\n"
-    "• the digits fill a good part of the frame; phone held straight above them\n"
+    "• the digits fill a good part of the frame, with some paper around them; phone held straight above them\n"
     "• even light, no strong shadow or glare\n\n"
     "Under each answer: <b>Correct</b> or <b>Wrong</b> (then tell me the right number) helps me measure "
     "how well I do, and <b>What did you see?</b> shows the digits as I cut them out.\n\n"
@@ -39,6 +39,7 @@ NO_DIGIT_TIPS = (
     "<b>Tips for a better photo</b>\n"
     "• write with a dark pen on plain light paper, digits at least a finger wide\n"
     "• get closer so the digits fill a good part of the frame\n"
+    "• leave some paper around them: ink that touches the photo's edge is taken for the table\n"
     "• use even light: no shadow of the phone across the page"
 )
 NO_ANSWER_ANY_MORE = "I no longer have that photo; please send it again."

@@ -113,7 +113,7 @@ async def test_blank_photo_gets_tips_and_no_verdict_buttons(stand_in, bot):
     blank = make_photos("blank", 1, seed=3, digits=DigitSource.strokes_only())[0]
     reply = await stand_in.reply_to(await stand_in.user(1001).send_photo(blank.image))
     assert reply["text"].startswith("I couldn't find a digit in this photo.")
-    assert reply["text"].count("•") == 3
+    assert reply["text"].count("•") == 4
     assert [b.split(":")[0] for b in buttons(reply)] == ["see"]
 
 

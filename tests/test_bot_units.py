@@ -77,7 +77,7 @@ def test_two_rows_are_read_with_a_space_and_no_digit_gets_tips():
     two_rows = recognition(OK, digit(4, 0.99), digit(2, 0.99), digit(1, 0.99, row=1))
     assert replies.answer_text(two_rows, 0.8).startswith("<b>42 1</b>\n")
     no_digit = replies.answer_text(Recognition(NO_DIGIT), 0.8)
-    assert no_digit.startswith("I couldn't find a digit in this photo.") and no_digit.count("•") == 3
+    assert no_digit.startswith("I couldn't find a digit in this photo.") and no_digit.count("•") == 4
 
 
 def test_error_messages_are_escaped_for_html():
