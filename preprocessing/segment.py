@@ -161,7 +161,10 @@ def _join_broken(blobs: list[Blob]) -> list[Blob]:
             if upper is None or lower is None or max(upper.h, lower.h) >= 0.85 * typical:
                 continue
             x_overlap = min(upper.right, lower.right) - max(upper.x, lower.x)
-            if x_overlap < 0.5 * min(upper.w, lower.w) or lower.y - upper.bottom >= 0.2 * typical:
+            # A flat piece above may reach out sideways, as a 5's flag does from the top of its stem.
+            flag = upper.h < 0.5 * upper.w and upper.y + upper.h / 2 < lower.y
+            stacked = x_overlap > 0 if flag else x_overlap >= 0.5 * min(upper.w, lower.w)
+            if not stacked or lower.y - upper.bottom >= 0.2 * typical:
                 continue  # not stacked close
             together = upper.merged(lower)
             if together.h <= 1.3 * typical:

@@ -278,6 +278,19 @@ def test_a_digit_whose_stroke_broke_halfway_is_one_digit():
     assert rows[0][1].h * scale > 280, "both halves of the 7"
 
 
+def test_a_5_whose_flag_floats_off_to_the_right_is_one_digit():
+    page = paper()
+    write(page, "4", 80, 640, 300, 8)
+    write(page, "4", 960, 640, 300, 8)
+    # A 5 between them: a short stem and bowl, and apart above them a flag reaching out to the right.
+    cv2.line(page, (570, 440), (578, 550), 40, 8)
+    cv2.ellipse(page, (630, 580), (60, 60), 0, -150, 150, 40, 8)
+    cv2.line(page, (660, 395), (840, 385), 40, 8)
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [3]
+    assert rows[0][1].right * scale > 830 and rows[0][1].y * scale < 395, "the flag is part of the 5"
+
+
 @pytest.mark.parametrize("table_from", [800, 930])  # a broad table, and a strip thinner than the paper estimate
 def test_a_faint_digit_beside_a_dark_table_is_one_digit(table_from):
     page = paper()
