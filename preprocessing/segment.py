@@ -4,7 +4,8 @@ Pieces of ink are found as outer contours (several times faster than labelling
 connected components on a mostly empty page). Pieces that overlap horizontally
 and nearly touch are one digit: the flag of a 5, a 4 drawn in two strokes, a
 ballpoint stroke that skipped. Digits written close together, which the grown
-ink joins, are split again where their ink itself is apart, or at a thin neck.
+ink joins, are split again where their ink itself is apart, between loops side
+by side, or at a thin neck.
 """
 
 import math
@@ -198,15 +199,21 @@ def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
 
 
 def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
-    """Cut a blob much wider than tall (digits written into each other) at its thinnest columns.
+    """Cut a blob of digits written into each other: between loops side by side, or, when much wider than
+    tall, at its thinnest columns.
 
     Into as many digits as fit, from narrow ones (0.55 x its height wide) down to wider ones (0.75 x),
     the first count whose cuts all fall on thin necks: a count too low cuts through digits.
     """
-    if blob.w < 1.5 * blob.h:  # a 0 or 5 written wide is still one digit
+    if blob.w < blob.h:  # two digits side by side are wider than tall (a 6 whose stem curls into its loop is not)
         return [blob]
     inside = blob.mask(ink_mask)
     columns = inside.sum(axis=0)
+    between_loops = _cut_between_loops(blob, inside, columns)
+    if between_loops:
+        return between_loops
+    if blob.w < 1.5 * blob.h:  # a 0 or 5 written wide is still one digit
+        return [blob]
     # Digits that touch meet in a thin neck; a wide 0 has as much ink mid-way as elsewhere.
     neck = 0.6 * np.median(columns[columns > 0])
     for count in range(min(6, round(blob.w / (0.55 * blob.h))), max(2, round(blob.w / (0.75 * blob.h))) - 1, -1):
@@ -214,6 +221,33 @@ def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
         if pieces:
             return pieces
     return [blob]
+
+
+def _cut_between_loops(blob: Blob, inside: np.ndarray, columns: np.ndarray) -> list[Blob]:
+    """Cut between loops side by side: no digit has two (an 8's are stacked), so "00" or "68" written into
+    each other are two digits, however long the stretch where they touch. [] when there are none."""
+    contours, hierarchy = cv2.findContours(inside, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    holes = [cv2.boundingRect(c) for c, (*_, parent) in zip(contours, hierarchy[0]) if parent >= 0]
+    loops = sorted((x, y, w, h) for x, y, w, h in holes if h >= 0.3 * blob.h)
+    cuts, reach = [0], 0  # reach: the right edge of the loops so far
+    for (ax, ay, aw, ah), (bx, by, _, bh) in zip(loops, loops[1:]):
+        reach = max(reach, ax + aw)
+        beside = min(ay + ah, by + bh) - max(ay, by) >= 0.5 * min(ah, bh)
+        if beside and reach < bx:
+            cuts.append(reach + int(np.argmin(columns[reach:bx])))
+    if len(cuts) == 1:
+        return []
+    cuts.append(blob.w)
+    pieces = _pieces(blob, inside, cuts)
+    # Where two digits touch, the outline narrows to a waist; a stroke across a 0 (its pen overshooting
+    # inside) runs from its top to its bottom.
+    for cut, left, right in zip(cuts[1:], pieces, pieces[1:]):
+        rows = np.flatnonzero(inside[:, cut])
+        if len(rows) and rows[-1] - rows[0] + 1 > 0.75 * min(left.h, right.h):
+            return []
+    return pieces
 
 
 def _cut(blob: Blob, inside: np.ndarray, columns: np.ndarray, count: int, neck: float) -> list[Blob]:
@@ -230,6 +264,12 @@ def _cut(blob: Blob, inside: np.ndarray, columns: np.ndarray, count: int, neck: 
             return []
         cuts.append(cut)
     cuts.append(blob.w)
+    return _pieces(blob, inside, cuts)
+
+
+def _pieces(blob: Blob, inside: np.ndarray, cuts: list[int]) -> list[Blob]:
+    """The blob cut at these columns (its own left and right edges included), or [] when a piece lacks a
+    digit's height."""
     pieces = []
     for start, end in zip(cuts, cuts[1:]):
         rows = np.flatnonzero(inside[:, start:end].any(axis=1))

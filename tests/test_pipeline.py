@@ -226,6 +226,24 @@ def test_narrow_digits_joined_into_a_run_are_cut_into_as_many_as_fit(recognizer)
     assert recognizer.recognize(jpeg(page)).text == "0000"
 
 
+def test_loops_written_into_each_other_are_two_digits(recognizer):
+    page = paper()
+    # "100" with its 0s overlapping along a stretch of their sides: no thin neck to cut at, but two loops
+    # side by side, which no single digit has.
+    cv2.line(page, (330, 330), (330, 630), 40, 8)
+    cv2.ellipse(page, (480, 480), (85, 150), 0, 0, 360, 40, 8)
+    cv2.ellipse(page, (630, 480), (75, 150), 0, 0, 360, 40, 8)
+    assert recognizer.recognize(jpeg(page)).text == "100"
+
+
+def test_a_zero_with_its_pen_overshooting_across_it_is_one_digit():
+    page = paper()
+    cv2.ellipse(page, (600, 480), (190, 140), 0, 0, 360, 40, 8)  # wide, so that it is looked at for cuts
+    cv2.line(page, (525, 345), (525, 615), 40, 8)  # the pen's stroke across it, top to bottom
+    rows, _ = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+
+
 def test_an_open_four_is_one_digit():
     page = paper()
     # Its bar stops 6 px short of the stem: as close as the 0 and 1 above, but the pieces are not
