@@ -6,8 +6,9 @@ digits from a `DigitSource` drawn with a random pen and multiplied into the pape
 (gradient, vignetting, shadows, white balance) and camera effects (perspective, blur, noise, JPEG).
 `make_photos(kind, count, seed)` renders a batch; `training_crops` turns photos into labelled 28x28
 images to train the model on. Kinds: "single" (one digit), "number" (2-6 digits),
-"two_rows" (two numbers one above the other, text "12 345"), "blank" (no digit) and "inverted" (light on
-dark: blackboard, dark-mode drawing app, inverted whiteboard photo).
+"two_rows" (two numbers one above the other, text "12 345"), "blank" (no digit), "inverted" (light on
+dark: blackboard, dark-mode drawing app, inverted whiteboard photo) and "touching" (2-4 digits written so
+close that neighbours run into each other).
 
 Every glyph is a stroke graph (points joined by edges, units of digit height) redrawn at the pen's width,
 so MNIST digits can be written with a 2 px ballpoint as well as a marker. All randomness comes from one
@@ -27,7 +28,7 @@ import numpy as np
 from preprocessing.decode import decode_image
 from preprocessing.recognize import digit_crops
 
-KINDS = ("single", "number", "two_rows", "blank", "inverted")
+KINDS = ("single", "number", "two_rows", "blank", "inverted", "touching")
 TRAINING_KINDS = ("single", "number", "single", "two_rows", "number", "inverted")
 
 # (width, height) and how often phones/Telegram give them.
@@ -879,6 +880,8 @@ def _paper_pen(rng: np.random.Generator, short: int) -> Pen:
 
 
 def _digit_rows(kind: str, rng: np.random.Generator) -> list[list[int]]:
+    if kind == "touching":  # apart: every entry below draws, and the other kinds' photos depend on those draws
+        return [[int(d) for d in rng.integers(0, 10, int(rng.integers(2, 5)))]]
     counts = {
         "single": [1],
         "number": [int(rng.integers(2, 7))],
@@ -897,13 +900,17 @@ def _place(
     height: float,
     pen: Pen,
     rules: np.ndarray | None = None,
+    touching: bool = False,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], float, float]:
     """Lay the digits out in `area` (pixels), as big as `height` allows; on ruled paper often on a line.
+    `touching`: each digit's widest point runs up to 5 % of the height into the next one's.
 
     Returns each digit's (points in pixels, edges), the digit height and the pen width in pixels.
     """
     glyphs = [[digits.glyph(label, rng) for label in row] for row in rows]
     shapes, spacing = _handwriting(glyphs, rng)
+    if touching:
+        spacing.gaps = rng.uniform(-0.05, 0, len(spacing.gaps))
     on_lines = rules is not None and len(rows) == 1 and rng.random() < 0.6
     if on_lines:
         spacing.angle *= 0.2
@@ -1044,7 +1051,7 @@ def render_photo(kind: str, seed: int, digits: DigitSource) -> SyntheticPhoto:
     if rows:
         low, high = (0.12, 0.7) if kind == "inverted" else (0.05, 0.8)
         target = short * math.exp(rng.uniform(math.log(low), math.log(high)))
-        strokes, height, width = _place(rng, rows, digits, area, target, pen, rules)
+        strokes, height, width = _place(rng, rows, digits, area, target, pen, rules, kind == "touching")
         strokes = [(_project(homography, points), edges) for points, edges in strokes]
     boxes = _boxes(strokes, width)
     if surface == "paper":

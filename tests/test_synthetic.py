@@ -25,6 +25,7 @@ TEXT_FORMATS = {
     "two_rows": r"\d{1,4} \d{1,4}",
     "blank": r"",
     "inverted": r"\d{1,3}",
+    "touching": r"\d{2,4}",
 }
 
 
