@@ -25,6 +25,7 @@ HELP = (
     "<b>For a good photo</b>\n"
     "• dark pen on plain light paper, digits at least a finger wide\n"
     "• the digits fill a good part of the frame, with some paper around them; phone held straight above them\n"
+    "• a little space between the digits: digits that run into each other may be read as one\n"
     "• even light, no strong shadow or glare\n\n"
     "Under each answer: <b>Correct</b> or <b>Wrong</b> (then tell me the right number) helps me measure "
     "how well I do, and <b>What did you see?</b> shows the digits as I cut them out.\n\n"
