@@ -37,6 +37,9 @@ FRAME_WEIGHTS = (0.4, 0.4, 0.07, 0.07, 0.06)
 SCREENSHOT_FRAMES = ((960, 1280), (720, 1280), (591, 1280), (1280, 960), (1080, 1080))
 
 MNIST_STROKE_SHARE = 0.18  # share of stroke-drawn digits mixed into an MNIST-backed source
+# At least this share of a traced MNIST digit's ink lies near its trace (within about a stroke's width);
+# less is a stroke the trace lost (a bold 3's middle pruned as a spur: the photo would show a ")" labelled 3).
+MIN_TRACE_COVER = 0.95
 
 Colour = tuple[float, float, float] | np.ndarray  # RGB in [0, 1]
 
@@ -268,18 +271,25 @@ def _normalise(points: np.ndarray, edges: np.ndarray) -> Glyph:
     return Glyph((points / max(float(points[:, 1].max()), 1e-6)).astype(np.float32), edges.astype(np.int32))
 
 
-def _skeleton_glyph(mask: np.ndarray, smoothing: int = 3, max_blob: float = math.inf) -> Glyph | None:
+def _skeleton_glyph(
+    mask: np.ndarray, smoothing: int = 3, max_blob: float = math.inf, min_cover: float = 0.0
+) -> Glyph | None:
     """The stroke graph of a binary shape: its pruned skeleton's pixels joined to their 8-neighbours, smoothed.
 
     None when the shape has an ink blob more than `max_blob` times as wide as its typical stroke (a loop
-    filled with ink, which a thin pen would not reproduce), or thins to a dot.
+    filled with ink, which a thin pen would not reproduce), thins to a dot, or when less than `min_cover`
+    of the shape lies within twice its typical half-width (plus 2 px) of the pruned skeleton.
     """
     skeleton = _thin(mask)
     half_widths = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)[skeleton]
     stroke = float(np.median(half_widths))
     if half_widths.max() > max_blob * stroke:
         return None
-    skeleton = np.pad(_prune(skeleton, round(2 * stroke)), 1)
+    skeleton = _prune(skeleton, round(2 * stroke))
+    from_skeleton = cv2.distanceTransform(1 - skeleton.view(np.uint8), cv2.DIST_L2, 3)[mask]
+    if np.count_nonzero(from_skeleton <= 2 * stroke + 2) < min_cover * len(from_skeleton):
+        return None
+    skeleton = np.pad(skeleton, 1)
     ys, xs = np.nonzero(skeleton)
     index = np.full(skeleton.shape, -1, np.int64)
     index[ys, xs] = np.arange(len(ys))
@@ -302,10 +312,17 @@ def _skeleton_glyph(mask: np.ndarray, smoothing: int = 3, max_blob: float = math
     return _normalise(points, edges)
 
 
+def _loops(mask: np.ndarray) -> int:
+    """The number of holes in a binary shape (the loops of an 8: two)."""
+    _, hierarchy = cv2.findContours(mask.view(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return 0 if hierarchy is None else int(np.count_nonzero(hierarchy[0][:, 3] >= 0))
+
+
 def mnist_glyph(image: np.ndarray) -> Glyph | None:
     """Skeleton graph of a 28x28 MNIST digit, traced at 3x so curves stay smooth; None for a digit broken in
-    pieces or with an ink-filled loop."""
+    pieces, with an ink-filled loop, or one the trace would not draw as written (a loop or stroke lost)."""
     big = cv2.resize(image, (84, 84), interpolation=cv2.INTER_CUBIC)
+    sharp = big > 127
     big = cv2.GaussianBlur(big, (0, 0), 1.1)
     count, labels, stats, _ = cv2.connectedComponentsWithStats((big > 90).astype(np.uint8))
     areas = stats[1:, cv2.CC_STAT_AREA]
@@ -313,8 +330,11 @@ def mnist_glyph(image: np.ndarray) -> Glyph | None:
     if len(keep) > 2:
         return None
     mask = np.isin(labels, keep)
+    # The blur that smooths the outline also fills the small loops of a bold digit: an 8 would be drawn as a 0.
+    if _loops(sharp) > _loops(mask):
+        return None
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
-    return _skeleton_glyph(np.pad(mask[y : y + h, x : x + w], 2), max_blob=1.9)
+    return _skeleton_glyph(np.pad(mask[y : y + h, x : x + w], 2), max_blob=1.9, min_cover=MIN_TRACE_COVER)
 
 
 def glyph_ink(glyph: Glyph, height: int = 100, pen: float = 0.07) -> np.ndarray:

@@ -98,7 +98,8 @@ def bench_glyphs(classifier: Classifier, count: int) -> None:
     glyphs = [mnist_glyph(image) for image in images]
     traced = [index for index, glyph in enumerate(glyphs) if glyph is not None]  # the ones photos use
     redrawn = np.stack([mnist_style(glyph_ink(glyphs[index])) for index in traced])
-    as_is = np.mean(classifier.probabilities(images[traced]).argmax(1) == labels[traced])
+    read_as_is = classifier.probabilities(images).argmax(1) == labels
+    as_is, all_as_is = np.mean(read_as_is[traced]), np.mean(read_as_is)
     drawn = np.mean(classifier.probabilities(redrawn).argmax(1) == labels[traced])
     strokes, generator = DigitSource.strokes_only(), np.random.default_rng(0)
     stroke_labels = np.arange(count) % 10
@@ -108,7 +109,7 @@ def bench_glyphs(classifier: Classifier, count: int) -> None:
     table(
         f"Renderer's digits before any photo ({len(traced)} of the first {count} MNIST test digits, model read)",
         [
-            ("MNIST digits as MNIST has them", f"{as_is:.2%}"),
+            ("MNIST digits as MNIST has them", f"{as_is:.2%} (all {count}: {all_as_is:.2%})"),
             ("the same, traced and redrawn", f"{drawn:.2%}"),
             (f"stroke-drawn digits ({count}), redrawn", f"{stroke_drawn:.2%}"),
             (f"mixed as the photos mix them ({MNIST_STROKE_SHARE:.0%} stroke-drawn)", f"{mixed:.2%} per digit"),
