@@ -405,11 +405,17 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     short_side = min(height, width)
     boxes = [cv2.boundingRect(outer) for outer, _ in ink_pieces]
     frames = _frames(ink_pieces, boxes, MIN_DIGIT_HEIGHT_FRACTION * short_side)
-    blobs = []
+    blobs, off_the_edge = [], []  # off_the_edge: straight pieces running off the photo (a page or table edge)
     for index, ((contour, _), (x, y, w, h)) in enumerate(zip(ink_pieces, boxes)):
         touches_border = x == 0 or y == 0 or x + w == width or y + h == height
         if max(w, h) >= 3 and not touches_border and index not in frames:
             blobs.append(Blob(x, y, w, h, [contour]))
+        elif (
+            touches_border
+            and max(w, h) >= MIN_DIGIT_HEIGHT_FRACTION * short_side
+            and is_straight(contour, STRAIGHT_STROKE)
+        ):
+            off_the_edge.append(StraightPiece.of(contour))
     tall_enough = _join_broken(
         [_without_specks(b) for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
     )
@@ -434,7 +440,9 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
         for i, points in enumerate(np.concatenate(b.contours) for b in candidates)
         if is_straight(points, STRAIGHT_STROKE)
     }
-    lines = list(straight.values()) + ink.lone_lines  # the other straight pieces and the lines removed
+    # The other straight pieces, the lines removed with the paper's, and those running off the photo: a page
+    # edge tilted too far for the line finder leaves pieces between its breaks.
+    lines = list(straight.values()) + ink.lone_lines + off_the_edge
     on_a_line = {
         i for i, piece in straight.items() if any(on_one_line(piece, line) for line in lines if line is not piece)
     }

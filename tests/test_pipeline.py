@@ -329,6 +329,17 @@ def test_a_page_edge_is_not_a_one(bottom_x):
     assert min(b.x for b in rows[0]) > 100
 
 
+def test_a_piece_of_a_tilted_page_edge_between_its_breaks_is_not_a_one():
+    page = paper()
+    # A page edge tilted 4 degrees, broken twice: the pieces at the ends run off the photo.
+    for top, bottom in ((0, 300), (360, 600), (660, 960)):
+        cv2.line(page, (250 - top * 70 // 960, top), (250 - bottom * 70 // 960, bottom), 30, 3)
+    write(page, "8", 600, 600, 250, 12)
+    rows, scale = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].x * scale > 500
+
+
 def test_what_is_left_of_a_page_edge_does_not_join_two_rows():
     # After the paper lines go, a page edge can stay behind as thin dashes that group into one piece
     # far taller than a digit; the digits' height must not be judged by it, or the rows join.
