@@ -235,8 +235,9 @@ def _cut_between_loops(blob: Blob, inside: np.ndarray, columns: np.ndarray) -> l
     for (ax, ay, aw, ah), (bx, by, _, bh) in zip(loops, loops[1:]):
         reach = max(reach, ax + aw)
         beside = min(ay + ah, by + bh) - max(ay, by) >= 0.5 * min(ah, bh)
-        if beside and reach < bx:
-            cuts.append(reach + int(np.argmin(columns[reach:bx])))
+        if beside and bx - reach > -0.1 * blob.h:  # apart, or overlapping a little (slanted loops)
+            low, high = min(reach, bx), max(reach, bx) + 1
+            cuts.append(low + int(np.argmin(columns[low:high])))
     if len(cuts) == 1:
         return []
     cuts.append(blob.w)
