@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from model.data import DataUnavailable, load_test
-from preprocessing.recognize import ERROR, Recognizer
+from preprocessing.recognize import ERROR, NO_DIGIT, OK, UNSURE, Recognizer
 from preprocessing.synthetic import DigitSource, make_photos, score_photos
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,32 @@ def test_a_tiny_image_is_read_and_its_boxes_drawn_large_enough_to_see(recognizer
 def test_bad_bytes_are_an_error_result_not_an_exception(recognizer):
     result = recognizer.recognize(b"not an image at all")
     assert result.status == ERROR and "not an image" in result.error and result.digits == []
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".bmp", ".tiff"])
+def test_damaged_files_give_a_result_never_an_exception(recognizer, suffix):
+    # Bytes flipped, cut out, inserted and the file cut short, as a flaky upload or a fuzzer would: each
+    # is read as some image or refused with a message.
+    photo = make_photos("number", 1, seed=3, digits=DigitSource.strokes_only())[0]
+    picture = cv2.resize(cv2.imdecode(np.frombuffer(photo.image, np.uint8), cv2.IMREAD_COLOR), (320, 240))
+    original = cv2.imencode(suffix, picture)[1].tobytes()
+    rng = np.random.default_rng(0)
+    for attempt in range(30):
+        damaged = bytearray(original)
+        for _ in range(int(rng.integers(1, 20))):
+            at, length = int(rng.integers(len(damaged))), int(rng.integers(1, 50))
+            change = rng.integers(3)
+            if change == 0:
+                damaged[at] = int(rng.integers(256))
+            elif change == 1:
+                del damaged[at : at + length]
+            else:
+                damaged[at:at] = rng.integers(0, 256, length, dtype=np.uint8).tobytes()
+        if attempt % 5 == 0:
+            damaged = damaged[: int(rng.integers(1, len(damaged)))]
+        result = recognizer.recognize(bytes(damaged))
+        assert result.status in (OK, UNSURE, NO_DIGIT, ERROR)
+        assert (result.status == ERROR) == bool(result.error)
 
 
 def test_predict_script_prints_one_json_object_per_image(tmp_path):
