@@ -6,6 +6,7 @@ Optionally starts from a checkpoint and mixes in digits cut from synthetic photo
 
 import copy
 import datetime
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -111,6 +112,71 @@ def calibration(logits: torch.Tensor, labels: torch.Tensor, temperature: float) 
         "ece_uncalibrated": expected_calibration_error(logits.softmax(1), labels),
         "ece": expected_calibration_error((logits / temperature).softmax(1), labels),
     }
+
+
+def frozen_features(model: DigitNet, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The convolutional features (N, 1152) of uint8 images, as the model in eval mode computes them."""
+    model.eval()
+    with torch.no_grad():  # not inference_mode: the judge's training keeps them for its backward pass
+        batches = [model.features(normalise(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    return torch.cat(batches).flatten(1) if batches else torch.zeros((0, 128 * 3 * 3))
+
+
+def train_piece_judge(
+    model: DigitNet, pieces: tuple[Split, Split], digits: tuple[Split, Split], epochs: int, seed: int
+) -> dict:
+    """Train the piece judge on the frozen features: the pieces labelled 1 (not one digit) against those
+    labelled 0 and the digits. Returns how often it is right on the validation pieces, and how often it
+    calls a validation digit not one digit."""
+    (piece_train, piece_validation), (digit_train, digit_validation) = pieces, digits
+    features = torch.cat([frozen_features(model, piece_train.images), frozen_features(model, digit_train.images)])
+    labels = torch.cat([piece_train.labels.float(), torch.zeros(len(digit_train.labels))])
+    judge = model.piece_judge[1:]  # its Flatten is done: the features are flat already
+    optimizer = torch.optim.AdamW(judge.parameters(), lr=1e-3, weight_decay=1e-4)
+    generator = torch.Generator().manual_seed(seed)
+    judge.train()
+    for _ in tqdm(range(epochs), desc="piece judge", leave=False):
+        order = torch.randperm(len(labels), generator=generator)
+        for index in order.split(256):
+            loss = F.binary_cross_entropy_with_logits(judge(features[index]).squeeze(1), labels[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    judge.eval()
+    with torch.inference_mode():
+        said_pieces = judge(frozen_features(model, piece_validation.images)).squeeze(1) > 0
+        said_digits = judge(frozen_features(model, digit_validation.images)).squeeze(1) > 0
+    return {
+        "piece_accuracy": round(float((said_pieces == piece_validation.labels.bool()).float().mean()), 4),
+        "pieces": len(piece_validation.labels),
+        "not_one_piece_share": round(float(piece_validation.labels.float().mean()), 4),
+        "digits_called_not_one": round(float(said_digits.float().mean()), 5),
+        "digits": len(digit_validation.labels),
+    }
+
+
+def add_piece_judge(
+    checkpoint: Path,
+    pieces: str,
+    out: Path,
+    epochs: int = 4,
+    seed: int = 1,
+    data_dir: str | None = None,
+    limit: int | None = None,
+) -> dict:
+    """Train the piece judge of `checkpoint` and write the checkpoint with it into `out`, its digits,
+    temperature and metadata as they were, and its metrics.json with the judge's figures added."""
+    model, payload = load_checkpoint(checkpoint)
+    digits = load_train_validation(data_dir, limit)
+    torch.manual_seed(seed)
+    judge = train_piece_judge(model, load_photo_crops(pieces), digits, epochs, seed)
+    metrics_path = Path(checkpoint).parent / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    metrics["piece_judge"] = {**judge, "pieces_file": pieces, "epochs": epochs}
+    out.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out / CHECKPOINT_FILE, model, payload["temperature"], payload["metadata"], judges_pieces=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return judge
 
 
 def train(config: TrainConfig) -> dict:

@@ -270,15 +270,48 @@ def _cut(blob: Blob, inside: np.ndarray, columns: np.ndarray, count: int, neck: 
 
 def _pieces(blob: Blob, inside: np.ndarray, cuts: list[int]) -> list[Blob]:
     """The blob cut at these columns (its own left and right edges included), or [] when a piece lacks a
-    digit's height."""
-    pieces = []
-    for start, end in zip(cuts, cuts[1:]):
-        rows = np.flatnonzero(inside[:, start:end].any(axis=1))
-        if len(rows) == 0 or rows[-1] - rows[0] + 1 < 0.6 * blob.h:
-            return []  # a piece without a digit's height: a scribble or a line, not digits
-        pieces.append(
-            Blob(blob.x + start, blob.y + int(rows[0]), end - start, int(rows[-1] - rows[0] + 1), blob.contours)
-        )
+    digit's height: a scribble or a line, not digits."""
+    pieces = [piece(blob, inside, start, end) for start, end in zip(cuts, cuts[1:])]
+    return pieces if all(pieces) else []
+
+
+def piece(blob: Blob, inside: np.ndarray, start: int, end: int) -> Blob | None:
+    """The part of the blob between columns start and end (its mask `inside`), or None when it lacks
+    a digit's height (0.6 x the blob's)."""
+    rows = np.flatnonzero(inside[:, start:end].any(axis=1))
+    if len(rows) == 0 or rows[-1] - rows[0] + 1 < 0.6 * blob.h:
+        return None
+    return Blob(blob.x + start, blob.y + int(rows[0]), end - start, int(rows[-1] - rows[0] + 1), blob.contours)
+
+
+def cut_candidates(inside: np.ndarray, count: int = 6) -> list[int]:
+    """Up to `count` columns of a blob's mask where digits written into each other may meet, left to right:
+    the columns with least ink, away from its sides and from each other."""
+    height, width = inside.shape
+    ink = np.convolve(inside.sum(axis=0).astype(np.float32), np.ones(3) / 3, mode="same")
+    margin, apart = max(1, round(0.15 * height)), max(3, 0.12 * height)
+    cuts: list[int] = []
+    for column in np.argsort(ink[margin : width - margin], kind="stable") + margin:
+        if all(abs(column - cut) >= apart for cut in cuts):
+            cuts.append(int(column))
+            if len(cuts) == count:
+                break
+    return sorted(cuts)
+
+
+def cut_apart(blob: Blob, inside: np.ndarray, cuts: list[int]) -> dict[tuple[int, int], Blob]:
+    """The pieces between any two of `cuts` (the blob's edges included) that could be one digit: from
+    0.12 to 1.3 x the blob's height wide and tall enough, keyed by (index of left cut, index of right cut).
+    The whole blob is one of them."""
+    pieces = {}
+    for i, start in enumerate(cuts):
+        for j in range(i + 1, len(cuts)):
+            whole = i == 0 and j == len(cuts) - 1
+            if not whole and not 0.12 * blob.h <= cuts[j] - start <= 1.3 * blob.h:
+                continue
+            part = blob if whole else piece(blob, inside, start, cuts[j])
+            if part is not None:
+                pieces[(i, j)] = part
     return pieces
 
 

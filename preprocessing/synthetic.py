@@ -26,7 +26,9 @@ import cv2
 import numpy as np
 
 from preprocessing.decode import decode_image
-from preprocessing.recognize import digit_crops
+from preprocessing.ink import Ink
+from preprocessing.recognize import candidate_pieces, crop, digit_crops, find_blobs
+from preprocessing.segment import Blob
 
 KINDS = ("single", "number", "two_rows", "blank", "inverted", "touching")
 TRAINING_KINDS = ("single", "number", "single", "two_rows", "number", "inverted")
@@ -1156,4 +1158,58 @@ def training_crops(seeds: list[int], digits: DigitSource) -> tuple[np.ndarray, n
         if len(crops) == len(expected):
             images.append(crops)
             labels += [int(digit) for digit in expected]
+    return np.concatenate(images), np.array(labels, np.int64)
+
+
+ONE_DIGIT, NOT_ONE_DIGIT = 0, 1
+
+
+def _ink_by_digit(blob: Blob, ink: Ink, boxes: list[np.ndarray]) -> np.ndarray:
+    """(digits, columns): how many of the blob's ink pixels in each column lie in each digit's box and in
+    no other's (where digits written into each other overlap, the ink could be either's)."""
+    ys, xs = np.nonzero(blob.mask(ink.mask))
+    ys, xs = ys + blob.y, xs + blob.x
+    counts = np.zeros((max(len(boxes), 1), blob.w), np.int64)
+    if boxes:
+        holds = np.array([(xs >= x) & (xs < x + w) & (ys >= y) & (ys < y + h) for x, y, w, h in boxes])
+        alone = holds.sum(axis=0) == 1
+        np.add.at(counts, (holds.argmax(axis=0)[alone], xs[alone] - blob.x), 1)
+    return counts
+
+
+def _piece_label(ink: np.ndarray, start: int, end: int) -> int | None:
+    """Whether columns start..end of a blob hold one digit, from its ink by digit (see _ink_by_digit): most
+    of one digit's ink and little of another's (ONE_DIGIT), or most of none or much of two (NOT_ONE_DIGIT);
+    None in between."""
+    totals = ink.sum(axis=1)
+    shares = sorted(ink[totals > 0, start:end].sum(axis=1) / totals[totals > 0], reverse=True)
+    first, second = ([*shares, 0.0, 0.0])[:2]
+    if first >= 0.85 and second <= 0.15:
+        return ONE_DIGIT
+    if first < 0.6 or second >= 0.4:
+        return NOT_ONE_DIGIT
+    return None
+
+
+def piece_crops(seeds: list[int], digits: DigitSource) -> tuple[np.ndarray, np.ndarray]:
+    """The 28x28 images the recognizer weighs when it cuts digits written into each other, labelled
+    NOT_ONE_DIGIT (two digits run together, part of a digit, a digit with much of its neighbour) or
+    ONE_DIGIT: every piece between candidate cuts of every blob found in photos of touching digits
+    and of numbers (alternately), judged by whose ink it holds."""
+    images, labels = [np.zeros((0, 28, 28), np.uint8)], []
+    for index, seed in enumerate(seeds):
+        photo = render_photo(("touching", "number")[index % 2], seed, digits)
+        image = decode_image(photo.image)
+        blobs, ink = find_blobs(image.gray)
+        boxes = [np.array(box) / image.scale for box in photo.boxes]
+        for _, blob in blobs:
+            by_digit = _ink_by_digit(blob, ink, boxes)
+            if not by_digit.any():
+                continue
+            cuts, pieces = candidate_pieces(blob, ink)
+            for (i, j), part in pieces.items():
+                label = _piece_label(by_digit, cuts[i], cuts[j])
+                if label is not None:
+                    images.append(crop(part, ink)[None])
+                    labels.append(label)
     return np.concatenate(images), np.array(labels, np.int64)

@@ -6,6 +6,9 @@ Photos are drawn from MNIST *training* digits only: the train crops from the tra
 validation crops from the fixed validation split, so neither the test set (reported) nor the photo
 benchmark (MNIST test digits) is ever seen. Stroke-drawn digits come from the templates only; the
 Hershey fonts stay unseen. Then: python scripts/train.py --photo-crops runs/photo_crops.npz ...
+
+With --pieces: the pieces the recognizer weighs when it cuts digits written into each other, labelled
+1 when not one digit and 0 when one (see preprocessing.synthetic.piece_crops), for --piece-crops.
 """
 
 import argparse
@@ -20,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.data import DataUnavailable, load_train_validation  # noqa: E402
-from preprocessing.synthetic import MNIST_STROKE_SHARE, DigitSource, photo_seed, training_crops  # noqa: E402
+from preprocessing.synthetic import MNIST_STROKE_SHARE, DigitSource, photo_seed, piece_crops, training_crops  # noqa: E402
 
 TRAIN_SEED, VALIDATION_SEED = 100, 101  # photo seeds apart from the benchmark's (0, 1) and the tests' (2024)
 
@@ -32,15 +35,16 @@ def _digits(split: str, data_dir: str | None) -> DigitSource:
     return DigitSource(data.images.numpy(), data.labels.numpy(), MNIST_STROKE_SHARE, hershey=False)
 
 
-def _crops(task: tuple[str, str | None, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Crops of photos start..stop of one split; a process-pool task."""
-    split, data_dir, seed, start, stop = task
-    return training_crops([photo_seed(seed, index) for index in range(start, stop)], _digits(split, data_dir))
+def _crops(task: tuple[bool, str, str | None, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Crops (or pieces) of photos start..stop of one split; a process-pool task."""
+    pieces, split, data_dir, seed, start, stop = task
+    make = piece_crops if pieces else training_crops
+    return make([photo_seed(seed, index) for index in range(start, stop)], _digits(split, data_dir))
 
 
-def _split(pool: ProcessPoolExecutor, split: str, data_dir: str | None, seed: int, photos: int) -> tuple:
+def _split(pool: ProcessPoolExecutor, pieces: bool, split: str, data_dir: str | None, seed: int, photos: int) -> tuple:
     chunk = 250
-    tasks = [(split, data_dir, seed, start, min(start + chunk, photos)) for start in range(0, photos, chunk)]
+    tasks = [(pieces, split, data_dir, seed, start, min(start + chunk, photos)) for start in range(0, photos, chunk)]
     parts = list(pool.map(_crops, tasks))
     return np.concatenate([images for images, _ in parts]), np.concatenate([labels for _, labels in parts])
 
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=10000, help="training photos (validation: an eighth as many)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", help="MNIST root (default: $MNIST_DIR, else data/)")
+    parser.add_argument("--pieces", action="store_true", help="pieces of digits written into each other instead")
     args = parser.parse_args(argv)
     try:
         load_train_validation(args.data_dir)
@@ -59,13 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # Spawned, not forked: a fork of a process that has started torch's threads can hang.
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        train_images, train_labels = _split(pool, "train", args.data_dir, TRAIN_SEED, args.photos)
-        val_images, val_labels = _split(pool, "validation", args.data_dir, VALIDATION_SEED, max(1, args.photos // 8))
+        train_images, train_labels = _split(pool, args.pieces, "train", args.data_dir, TRAIN_SEED, args.photos)
+        val_images, val_labels = _split(
+            pool, args.pieces, "validation", args.data_dir, VALIDATION_SEED, max(1, args.photos // 8)
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         args.out, train_images=train_images, train_labels=train_labels, val_images=val_images, val_labels=val_labels
     )
-    print(f"wrote {args.out}: {len(train_labels)} training and {len(val_labels)} validation digits")
+    what = "pieces" if args.pieces else "digits"
+    print(f"wrote {args.out}: {len(train_labels)} training and {len(val_labels)} validation {what}")
     return 0
 
 

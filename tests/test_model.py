@@ -33,6 +33,14 @@ def test_network_maps_a_batch_to_ten_logits():
     assert count_parameters(model) <= 1_500_000
 
 
+def test_network_reads_digits_and_judges_pieces_from_the_same_features():
+    model = DigitNet().eval()
+    x = torch.randn(5, 1, 28, 28)
+    with torch.no_grad():
+        digits, not_one_digit = model.read(x)
+        assert torch.equal(digits, model(x)) and not_one_digit.shape == (5,)
+
+
 def test_augmentation_keeps_shape_range_and_is_seeded():
     images = torch.rand(8, 1, 28, 28)
     first = augment(images.clone(), AugmentConfig(), torch.Generator().manual_seed(3))
@@ -75,12 +83,25 @@ def test_writing_styles_flag_ones_and_cross_sevens_only():
 def test_checkpoint_round_trip(tmp_path):
     model = DigitNet().eval()
     path = tmp_path / "model.pt"
-    save_checkpoint(path, model, temperature=1.7, metadata={"note": "test"})
+    save_checkpoint(path, model, temperature=1.7, metadata={"note": "test"}, judges_pieces=True)
     loaded, payload = load_checkpoint(path)
-    assert payload["temperature"] == pytest.approx(1.7)
+    assert payload["temperature"] == pytest.approx(1.7) and payload["judges_pieces"]
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        for original, again in zip(model.read(x), loaded.read(x)):
+            assert torch.allclose(original, again)
+
+
+def test_a_checkpoint_from_before_the_piece_judge_loads_with_it_unused(tmp_path):
+    model = DigitNet().eval()
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("piece_judge.")}
+    path = tmp_path / "v1.pt"
+    torch.save({"format": "digitnet-v1", "state_dict": state, "temperature": 1.2, "mean": 0.1307, "std": 0.3081}, path)
+    loaded, _ = load_checkpoint(path)
     x = torch.randn(3, 1, 28, 28)
     with torch.no_grad():
         assert torch.allclose(model(x), loaded(x))
+    assert not Classifier(path).judges_pieces
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):
@@ -130,12 +151,12 @@ def test_unsure_digits_are_read_again_shifted_a_pixel_each_way():
     digits = np.zeros((40, 28, 28), np.uint8)
     digits[:20, 6:22, 13:16] = 255  # a plain 1: read at once
     digits[20:, 8:20, 8:20] = (np.random.default_rng(0).random((20, 12, 12)) > 0.6) * 255  # speckle: hesitant
-    once = classifier._read(digits)
+    once = classifier._read(digits)[0]
     unsure = once.max(axis=1) < REREAD_BELOW
     assert not unsure[:20].any() and unsure[20:].sum() >= 10
     probabilities = classifier.probabilities(digits)
     assert np.allclose(probabilities[~unsure], once[~unsure])
-    readings = [once] + [classifier._read(_shifted(digits, dx, dy)) for dx, dy in SHIFTS]
+    readings = [once] + [classifier._read(_shifted(digits, dx, dy))[0] for dx, dy in SHIFTS]
     assert np.allclose(probabilities[unsure], np.mean(readings, axis=0)[unsure], atol=1e-6)
     assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
     moved = _shifted(digits[:1], -1, 1)
@@ -152,6 +173,9 @@ def test_shipped_metrics_and_plots_are_committed():
     for name in ("confusion.png", "errors.png"):
         assert (WEIGHTS_DIR / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert DEFAULT_MODEL_PATH.stat().st_size < 5 * 2**20
+    # The piece judge was trained, and calls few digits not one digit.
+    assert Classifier().judges_pieces
+    assert metrics["piece_judge"]["digits_called_not_one"] < 0.02 and metrics["piece_judge"]["piece_accuracy"] > 0.9
 
 
 @pytest.mark.slow
@@ -194,6 +218,29 @@ def test_fine_tuning_on_photo_crops_starts_from_the_checkpoint(tmp_path):
     assert metrics["train_images"] == 1000 + len(labels)
     assert metrics["photo_validation"]["n"] == len(validation_labels)
     assert metrics["accuracy"] > 0.99  # one gentle epoch from the shipped weights keeps what they knew
+
+
+@pytest.mark.slow
+def test_the_piece_judge_is_trained_leaving_the_digits_as_they_were(tmp_path):
+    mnist_test_or_skip()
+    pieces = tmp_path / "pieces.npz"
+    make = [sys.executable, "scripts/make_photo_crops.py", "--pieces", "--out", str(pieces), "--photos", "16"]
+    subprocess.run(make + ["--workers", "1"], cwd=ROOT, check=True, capture_output=True, timeout=300)
+    with np.load(pieces) as data:
+        assert set(data["train_labels"]) == {0, 1} and len(data["val_labels"]) > 0
+        validation_pieces = len(data["val_labels"])
+    out = tmp_path / "judged"
+    train = [sys.executable, "scripts/train_piece_judge.py", "--pieces", str(pieces), "--out", str(out)]
+    subprocess.run(train + ["--limit", "1000", "--epochs", "1"], cwd=ROOT, check=True, capture_output=True, timeout=600)
+    (before, shipped), (after, judged) = load_checkpoint(DEFAULT_MODEL_PATH), load_checkpoint(out / "model.pt")
+    assert judged["judges_pieces"] and judged["temperature"] == shipped["temperature"]
+    assert judged["metadata"] == shipped["metadata"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["piece_judge"]["pieces"] == validation_pieces
+    assert metrics["accuracy"] == json.loads((WEIGHTS_DIR / "metrics.json").read_text())["accuracy"]
+    x = torch.randn(20, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(before(x), after(x))
 
 
 def test_evaluate_reports_missing_data_in_one_line(tmp_path, monkeypatch):

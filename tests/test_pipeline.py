@@ -8,7 +8,7 @@ from preprocessing.decode import decode_image
 from preprocessing.ink import Ink, find_ink, is_light_on_dark
 from preprocessing.normalize import CENTRE, mnist_style, stroke_width
 from preprocessing.recognize import NO_DIGIT, Recognizer
-from preprocessing.segment import find_digits
+from preprocessing.segment import Blob, cut_apart, cut_candidates, find_digits
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +234,32 @@ def test_loops_written_into_each_other_are_two_digits(recognizer):
     cv2.ellipse(page, (480, 480), (85, 150), 0, 0, 360, 40, 8)
     cv2.ellipse(page, (630, 480), (75, 150), 0, 0, 360, 40, 8)
     assert recognizer.recognize(jpeg(page)).text == "100"
+
+
+def test_cut_candidates_are_the_columns_with_least_ink_away_from_the_sides():
+    inside = np.zeros((40, 60), np.uint8)
+    inside[:, 2:26] = 1  # two digits' ink, 40 px tall, joined by a 2 px stroke from column 26 to 33
+    inside[:, 34:58] = 1
+    inside[19:21, 26:34] = 1
+    cuts = cut_candidates(inside)
+    assert cuts == sorted(cuts) and all(6 <= cut <= 54 for cut in cuts)  # 0.15 x the height from the sides
+    assert any(26 <= cut < 34 for cut in cuts)
+    assert all(b - a >= 0.12 * 40 for a, b in zip(cuts, cuts[1:]))
+
+
+def test_cut_apart_gives_the_pieces_that_could_be_digits():
+    inside = np.zeros((40, 60), np.uint8)
+    inside[:, 2:26] = 1
+    inside[:, 34:58] = 1
+    inside[19:21, 26:34] = 1
+    blob = Blob(100, 50, 60, 40)
+    cuts = [0, 4, 30, 60]
+    pieces = cut_apart(blob, inside, cuts)
+    assert pieces[(0, 3)] is blob  # the whole blob is a candidate too
+    assert (0, 1) not in pieces  # 4 px: narrower than 0.12 x the height
+    assert (1, 3) not in pieces  # 56 px: wider than 1.3 x the height
+    assert (pieces[(0, 2)].x, pieces[(0, 2)].w, pieces[(2, 3)].x, pieces[(2, 3)].w) == (100, 30, 130, 30)
+    assert (pieces[(1, 2)].x, pieces[(1, 2)].w) == (104, 26)
 
 
 def test_a_zero_with_its_pen_overshooting_across_it_is_one_digit():

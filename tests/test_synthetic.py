@@ -9,11 +9,15 @@ import pytest
 from model.data import DataUnavailable, load_test
 from preprocessing.synthetic import (
     KINDS,
+    NOT_ONE_DIGIT,
+    ONE_DIGIT,
     DigitSource,
     SyntheticPhoto,
+    _piece_label,
     glyph_ink,
     make_photos,
     mnist_glyph,
+    piece_crops,
     render_photo,
     training_crops,
 )
@@ -134,6 +138,24 @@ def test_training_crops_are_labelled_pipeline_images():
     assert len(labels) >= len(seeds) and set(labels) <= set(range(10))
     again, _ = training_crops(seeds, STROKES)
     assert np.array_equal(images, again)
+
+
+def test_pieces_are_labelled_by_whose_ink_they_hold():
+    # Two digits' ink by column: the first in columns 0-9, the second in 10-19.
+    ink = np.zeros((2, 20), np.int64)
+    ink[0, :10] = 5
+    ink[1, 10:] = 5
+    assert _piece_label(ink, 0, 10) == ONE_DIGIT
+    assert _piece_label(ink, 0, 11) == ONE_DIGIT  # a sliver of the neighbour
+    assert _piece_label(ink, 0, 20) == NOT_ONE_DIGIT  # both
+    assert _piece_label(ink, 0, 5) == NOT_ONE_DIGIT  # half of one
+    assert _piece_label(ink, 0, 13) is None  # a third of the neighbour: neither
+
+
+def test_piece_crops_hold_both_labels():
+    images, labels = piece_crops(list(range(6)), STROKES)
+    assert images.dtype == np.uint8 and images.shape == (len(labels), 28, 28)
+    assert set(labels) == {ONE_DIGIT, NOT_ONE_DIGIT}
 
 
 @pytest.mark.parametrize("hershey", [True, False])
