@@ -165,16 +165,19 @@ def add_piece_judge(
     limit: int | None = None,
 ) -> dict:
     """Train the piece judge of `checkpoint` and write the checkpoint with it into `out`, its digits,
-    temperature and metadata as they were, and its metrics.json with the judge's figures added."""
+    temperature and metadata as they were (but the parameter count), and its metrics.json with the
+    judge's figures added."""
+    torch.manual_seed(seed)  # before the model is built: a checkpoint without a judge leaves it randomly set
     model, payload = load_checkpoint(checkpoint)
     digits = load_train_validation(data_dir, limit)
-    torch.manual_seed(seed)
     judge = train_piece_judge(model, load_photo_crops(pieces), digits, epochs, seed)
     metrics_path = Path(checkpoint).parent / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     metrics["piece_judge"] = {**judge, "pieces_file": pieces, "epochs": epochs}
+    metrics["parameters"] = count_parameters(model)  # the judge's included
+    metadata = {**payload["metadata"], "parameters": metrics["parameters"]}
     out.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(out / CHECKPOINT_FILE, model, payload["temperature"], payload["metadata"], judges_pieces=True)
+    save_checkpoint(out / CHECKPOINT_FILE, model, payload["temperature"], metadata, judges_pieces=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return judge
 

@@ -284,10 +284,12 @@ def piece(blob: Blob, inside: np.ndarray, start: int, end: int) -> Blob | None:
     return Blob(blob.x + start, blob.y + int(rows[0]), end - start, int(rows[-1] - rows[0] + 1), blob.contours)
 
 
-def cut_candidates(inside: np.ndarray, count: int = 6) -> list[int]:
-    """Up to `count` columns of a blob's mask where digits written into each other may meet, left to right:
-    the columns with least ink, away from its sides and from each other."""
+def cut_candidates(inside: np.ndarray) -> list[int]:
+    """Columns of a blob's mask where digits written into each other may meet, left to right: those with
+    least ink, away from its sides and from each other; seven for each of its heights in width, six at least
+    (with six, a blob of three digits had often lacked a column where two of them meet)."""
     height, width = inside.shape
+    count = max(6, round(7 * width / height))
     ink = np.convolve(inside.sum(axis=0).astype(np.float32), np.ones(3) / 3, mode="same")
     margin, apart = max(1, round(0.15 * height)), max(3, 0.12 * height)
     cuts: list[int] = []

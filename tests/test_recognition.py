@@ -8,7 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 
+from model.checkpoint import DEFAULT_MODEL_PATH
 from model.data import DataUnavailable, load_test
 from preprocessing.recognize import ERROR, NO_DIGIT, OK, UNSURE, Recognizer
 from preprocessing.synthetic import DigitSource, make_photos, score_photos
@@ -40,6 +42,18 @@ def mnist_digits() -> DigitSource:
 def test_synthetic_photo_accuracy_does_not_regress(kind, recognizer, mnist_digits):
     scores = score_photos(recognizer, make_photos(kind, 40, seed=2024, digits=mnist_digits))
     assert scores["accuracy"] >= FLOORS[kind], scores["summary"]
+
+
+def test_digits_written_into_each_other_are_cut_where_the_network_judges_them_not_one(
+    recognizer, mnist_digits, tmp_path
+):
+    # A "1748" whose 7 runs into the 4: the shapes alone leave them one blob, read "178".
+    photo = make_photos("touching", 21, seed=2024, digits=mnist_digits)[20]
+    assert photo.text == "1748"
+    assert recognizer.recognize(photo.image).text == "1748"
+    without_judge = torch.load(DEFAULT_MODEL_PATH, weights_only=True) | {"judges_pieces": False}
+    torch.save(without_judge, tmp_path / "model.pt")
+    assert Recognizer(tmp_path / "model.pt").recognize(photo.image).text == "178"
 
 
 def test_mnist_digits_sent_as_28_pixel_images_are_read(recognizer, mnist_digits):
