@@ -62,6 +62,8 @@ def mnist_style(ink: np.ndarray) -> np.ndarray:
     else:
         binary = (big > 0.5).astype(np.uint8)
     binary = normalise_thickness(binary, stroke)
+    if not binary.any():  # no pixel strong enough once resampled: nothing to draw
+        return np.zeros((FIELD, FIELD), np.uint8)
     # Re-crop: thickening grows the shape, and the 20x20 box must hold it whole.
     x, y, width, height = cv2.boundingRect(binary)
     binary = binary[y : y + height, x : x + width]

@@ -518,6 +518,16 @@ def test_mnist_style_digit_has_mnist_stroke_and_centre_of_mass():
         assert ys.max() - ys.min() + 1 <= 21 and xs.max() - xs.min() + 1 <= 21
 
 
+def test_mnist_style_of_ink_that_fades_when_resampled_is_empty_not_an_error():
+    # A lattice of single dots over a faint band: its stroke estimate is huge, and nothing passes the
+    # threshold once shrunk (it had raised ZeroDivisionError).
+    ink = np.zeros((200, 200), np.float32)
+    ink[::7, ::7] = 1.0
+    ink[50:60, :] = 0.45
+    digit = mnist_style(ink)
+    assert digit.shape == (28, 28) and digit.dtype == np.uint8 and not digit.any()
+
+
 def test_boxes_are_in_original_photo_coordinates(recognizer):
     page = paper()
     write(page, "1", 600, 700, 300, 14)
