@@ -8,6 +8,7 @@ import copy
 import datetime
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -51,11 +52,19 @@ def normalise(images: torch.Tensor) -> torch.Tensor:
     return ((images.float() / 255 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
 
 
-def predict_logits(model: DigitNet, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+def _in_batches(
+    compute: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, width: int, batch_size: int = 1000
+) -> torch.Tensor:
+    """compute() over normalised uint8 images, a batch at a time; (N, width). Not inference_mode: the outputs
+    feed autograd (the temperature fit, the piece judge's training)."""
+    with torch.no_grad():
+        batches = [compute(normalise(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    return torch.cat(batches) if batches else torch.zeros((0, width))
+
+
+def predict_logits(model: DigitNet, images: torch.Tensor) -> torch.Tensor:
     model.eval()
-    with torch.no_grad():  # not inference_mode: the logits feed the temperature fit's autograd
-        batches = [model(normalise(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
-    return torch.cat(batches) if batches else torch.zeros((0, 10))
+    return _in_batches(model, images, 10)
 
 
 def train_one_epoch(
@@ -114,12 +123,10 @@ def calibration(logits: torch.Tensor, labels: torch.Tensor, temperature: float) 
     }
 
 
-def frozen_features(model: DigitNet, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+def frozen_features(model: DigitNet, images: torch.Tensor) -> torch.Tensor:
     """The convolutional features (N, 1152) of uint8 images, as the model in eval mode computes them."""
     model.eval()
-    with torch.no_grad():  # not inference_mode: the judge's training keeps them for its backward pass
-        batches = [model.features(normalise(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
-    return torch.cat(batches).flatten(1) if batches else torch.zeros((0, 128 * 3 * 3))
+    return _in_batches(lambda x: model.features(x).flatten(1), images, 128 * 3 * 3)
 
 
 def train_piece_judge(
