@@ -7,8 +7,8 @@ digits from a `DigitSource` drawn with a random pen and multiplied into the pape
 `make_photos(kind, count, seed)` renders a batch; `training_crops` turns photos into labelled 28x28
 images to train the model on. Kinds: "single" (one digit), "number" (2-6 digits),
 "two_rows" (two numbers one above the other, text "12 345"), "blank" (no digit), "inverted" (light on
-dark: blackboard, dark-mode drawing app, inverted whiteboard photo) and "touching" (2-4 digits written so
-close that neighbours run into each other).
+dark: blackboard, dark-mode drawing app, inverted whiteboard photo), "touching" (2-4 digits written so
+close that neighbours run into each other) and "tilted" (2-6 digits, the phone held 5-20 degrees askew).
 
 Every glyph is a stroke graph (points joined by edges, units of digit height) redrawn at the pen's width,
 so MNIST digits can be written with a 2 px ballpoint as well as a marker. All randomness comes from one
@@ -30,7 +30,7 @@ from preprocessing.ink import Ink
 from preprocessing.recognize import candidate_pieces, crop, digit_crops, find_blobs
 from preprocessing.segment import Blob
 
-KINDS = ("single", "number", "two_rows", "blank", "inverted", "touching")
+KINDS = ("single", "number", "two_rows", "blank", "inverted", "touching", "tilted")
 TRAINING_KINDS = ("single", "number", "single", "two_rows", "number", "inverted")
 
 # (width, height) and how often phones/Telegram give them.
@@ -806,9 +806,12 @@ def _white_balance(rng: np.random.Generator) -> np.ndarray:
     return 1 + rng.uniform(0.3, 1) * (cast - 1)
 
 
-def _camera_quad(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """Homography from the page to the photo (slight turn and perspective) and a page area fully in view."""
-    angle = math.radians(float(np.clip(rng.normal(0, 1.5), -3, 3)))
+def _camera_quad(
+    rng: np.random.Generator, w: int, h: int, tilt: float = 0.0
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Homography from the page to the photo (slight turn, plus `tilt` degrees, and perspective) and a page
+    area fully in view."""
+    angle = math.radians(float(np.clip(rng.normal(0, 1.5), -3, 3)) + tilt)
     cos, sin = abs(math.cos(angle)), abs(math.sin(angle))
     fit = min(w / (w * cos + h * sin), h / (w * sin + h * cos))
     corners = np.array([(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2), (-w / 2, h / 2)])
@@ -904,6 +907,8 @@ def _paper_pen(rng: np.random.Generator, short: int) -> Pen:
 def _digit_rows(kind: str, rng: np.random.Generator) -> list[list[int]]:
     if kind == "touching":  # apart: every entry below draws, and the other kinds' photos depend on those draws
         return [[int(d) for d in rng.integers(0, 10, int(rng.integers(2, 5)))]]
+    if kind == "tilted":
+        return [[int(d) for d in rng.integers(0, 10, int(rng.integers(2, 7)))]]
     counts = {
         "single": [1],
         "number": [int(rng.integers(2, 7))],
@@ -1053,7 +1058,9 @@ def render_photo(kind: str, seed: int, digits: DigitSource) -> SyntheticPhoto:
 
     w, h = FRAMES[rng.choice(len(FRAMES), p=FRAME_WEIGHTS)]
     short = min(w, h)
-    homography, area = _camera_quad(rng, w, h)
+    # A phone held askew: the page turned 5-20 degrees either way (drawn only for this kind, so the others stay).
+    tilt = float(rng.choice((-1, 1)) * rng.uniform(5, 20)) if kind == "tilted" else 0.0
+    homography, area = _camera_quad(rng, w, h, tilt)
     rules = None
     if surface == "paper":
         scene, rules = _paper(rng, w, h, homography)

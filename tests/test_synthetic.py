@@ -30,6 +30,7 @@ TEXT_FORMATS = {
     "blank": r"",
     "inverted": r"\d{1,3}",
     "touching": r"\d{2,4}",
+    "tilted": r"\d{2,6}",
 }
 
 
