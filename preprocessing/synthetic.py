@@ -905,10 +905,10 @@ def _paper_pen(rng: np.random.Generator, short: int) -> Pen:
 
 
 def _digit_rows(kind: str, rng: np.random.Generator) -> list[list[int]]:
-    if kind == "touching":  # apart: every entry below draws, and the other kinds' photos depend on those draws
-        return [[int(d) for d in rng.integers(0, 10, int(rng.integers(2, 5)))]]
-    if kind == "tilted":
-        return [[int(d) for d in rng.integers(0, 10, int(rng.integers(2, 7)))]]
+    # Apart: every entry of `counts` below draws, and the other kinds' photos depend on those draws.
+    one_row = {"touching": (2, 5), "tilted": (2, 7)}  # how many digits: from, up to but not
+    if kind in one_row:
+        return [[int(d) for d in rng.integers(0, 10, int(rng.integers(*one_row[kind])))]]
     counts = {
         "single": [1],
         "number": [int(rng.integers(2, 7))],
