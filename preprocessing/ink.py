@@ -52,6 +52,32 @@ class Ink:
     mask: np.ndarray  # uint8 0/255
     inverted: bool  # the photo was light ink on a dark background
     lone_lines: list[StraightPiece]  # pieces of the margins and page edges removed
+    frame: np.ndarray | None = None  # uint8 0/255: where the photo is, when turned() onto a larger canvas
+
+    def turned(self, degrees: float) -> tuple["Ink", np.ndarray]:
+        """The ink turned `degrees` counter-clockwise onto a canvas that holds all of it, and the 3x3 transform
+        from the canvas's pixels back to these. The ink is turned rather than the photo: a turned photo's
+        corners would have to be filled with something, and any fill there is texture or edges to the ink finder."""
+        height, width = self.mask.shape
+        turn = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+        cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+        size = (math.ceil(width * cos + height * sin), math.ceil(width * sin + height * cos))
+        turn[:, 2] += (size[0] - width) / 2, (size[1] - height) / 2
+
+        def warp(image: np.ndarray) -> np.ndarray:
+            return cv2.warpAffine(image, turn, size, flags=cv2.INTER_LINEAR)
+
+        frame = np.full_like(self.mask, 255) if self.frame is None else self.frame
+        lines = [
+            StraightPiece.of(np.round(cv2.transform(line.points.astype(np.float32), turn)).astype(np.int32))
+            for line in self.lone_lines
+        ]
+        turned = Ink(warp(self.darkness), _binary(warp(self.mask)), self.inverted, lines, _binary(warp(frame)))
+        return turned, np.linalg.inv(np.vstack([turn, [0, 0, 1]]))
+
+
+def _binary(image: np.ndarray) -> np.ndarray:
+    return cv2.threshold(image, 127, 255, cv2.THRESH_BINARY)[1]
 
 
 def percentiles(values: np.ndarray, qs: tuple[float, ...], where: np.ndarray | None = None) -> list[int]:

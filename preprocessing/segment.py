@@ -26,6 +26,10 @@ CLEAN_CANVAS = 0.1
 MAX_CLUTTER = 0.4  # the paper around a digit is much lighter than its ink
 MAX_PIECES = 1500  # more pieces of ink than this is a texture (fabric, gravel), not handwriting
 MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
+# Neighbours in writing_slope: at most this many digit heights apart, centre to centre, and at most this steep
+# (tan 30 degrees): the digit below in a second row is not a neighbour.
+NEIGHBOUR_REACH = 2.5
+MAX_SLOPE = 0.58
 STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at any angle, is a straight stroke
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
@@ -381,6 +385,27 @@ def _reading_order(blobs: list[Blob]) -> list[list[Blob]]:
     return [sorted(row, key=lambda b: b.x) for row in rows]
 
 
+def writing_slope(blobs: list[Blob]) -> float:
+    """The angle of the writing in degrees, clockwise as seen (0: level): the median over blobs of the angle
+    from each to its nearest neighbour to the right that is roughly level with it; 0 without such a pair."""
+    angles = []
+    for a in blobs:
+        ax, ay = a.x + a.w / 2, a.y + a.h / 2
+        nearest = math.inf
+        for b in blobs:
+            dx, dy = b.x + b.w / 2 - ax, b.y + b.h / 2 - ay
+            if (
+                dx > 0
+                and abs(dy) < dx * MAX_SLOPE
+                and math.hypot(dx, dy) < min(nearest, NEIGHBOUR_REACH * max(a.h, b.h))
+            ):
+                nearest = math.hypot(dx, dy)
+                angle = math.degrees(math.atan2(dy, dx))
+        if nearest < math.inf:
+            angles.append(angle)
+    return float(np.median(angles)) if angles else 0.0
+
+
 def _pieces_of_ink(mask: np.ndarray) -> list[tuple[np.ndarray, list[np.ndarray]]]:
     """Each piece of ink's outer contour and the contours of its holes. A piece inside another's hole
     (a digit in a box) is a piece too."""
@@ -442,8 +467,12 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     boxes = [cv2.boundingRect(outer) for outer, _ in ink_pieces]
     frames = _frames(ink_pieces, boxes, MIN_DIGIT_HEIGHT_FRACTION * short_side)
     blobs, off_the_edge = [], []  # off_the_edge: straight pieces running off the photo (a page or table edge)
+    # Turned ink (Ink.turned) has the photo's edge inside its canvas: pieces reaching it run off the photo too.
+    inside_photo = None if ink.frame is None else cv2.erode(ink.frame, np.ones((5, 5), np.uint8))
     for index, ((contour, _), (x, y, w, h)) in enumerate(zip(ink_pieces, boxes)):
         touches_border = x == 0 or y == 0 or x + w == width or y + h == height
+        if inside_photo is not None and not touches_border:
+            touches_border = not inside_photo[contour[:, 0, 1], contour[:, 0, 0]].all()
         if max(w, h) >= 3 and not touches_border and index not in frames:
             blobs.append(Blob(x, y, w, h, [contour]))
         elif (

@@ -1,14 +1,17 @@
 """The photo pipeline on real image bytes: ink, polarity, paper lines, segmentation, MNIST-style digits."""
 
+import math
+
 import cv2
 import numpy as np
 import pytest
 
+from preprocessing import recognize
 from preprocessing.decode import decode_image
 from preprocessing.ink import Ink, find_ink, is_light_on_dark
 from preprocessing.normalize import CENTRE, mnist_style, stroke_width
 from preprocessing.recognize import NO_DIGIT, Recognizer
-from preprocessing.segment import Blob, cut_apart, cut_candidates, find_digits
+from preprocessing.segment import Blob, cut_apart, cut_candidates, find_digits, writing_slope
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +156,53 @@ def test_digits_are_ordered_left_to_right_and_rows_top_to_bottom():
     assert [len(row) for row in rows] == [3, 2]
     assert all(a.x < b.x for row in rows for a, b in zip(row, row[1:]))
     assert max(b.bottom for b in rows[0]) < min(b.y for b in rows[1])
+
+
+def test_writing_slope_is_the_angle_from_each_digit_to_the_next():
+    drop = math.tan(math.radians(12))
+    row = [Blob(100 + 70 * i, 200 + round(70 * i * drop), 40, 60) for i in range(5)]
+    assert writing_slope(row) == pytest.approx(12, abs=0.5)
+    rising = [Blob(b.x, 800 - b.y, b.w, b.h) for b in row]
+    assert writing_slope(rising) == pytest.approx(-12, abs=0.5)
+    # Two level rows: the digit below is no neighbour, nor is one alone.
+    two_rows = [Blob(100 + 70 * i, y, 40, 60) for i in range(3) for y in (200, 290)]
+    assert writing_slope(two_rows) == 0
+    assert writing_slope(row[:1]) == 0
+
+
+def turned(page: np.ndarray, degrees: float) -> np.ndarray:
+    """The page turned counter-clockwise under the camera, the frame kept."""
+    height, width = page.shape
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(page, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+
+
+def test_sloping_writing_is_levelled_before_its_rows_are_found(recognizer, monkeypatch):
+    page = paper()
+    write(page, "31 47", 300, 560, 150, 8)
+    photo = jpeg(turned(page, 20))
+    result = recognizer.recognize(photo)
+    assert result.text == "3147"
+    # Boxes are in the photo as it was sent: each digit's further right and higher than the last.
+    boxes = [digit.box for digit in result.digits]
+    assert all(a[0] < b[0] and a[1] > b[1] for a, b in zip(boxes, boxes[1:]))
+    assert all(x >= 0 and y >= 0 and x + w <= 1280 and y + h <= 960 for x, y, w, h in boxes)
+    monkeypatch.setattr(recognize, "MIN_SLOPE", 90.0)
+    assert recognizer.recognize(photo).text == "47 31"  # without levelling: "47" found a row above "31"
+
+
+def test_ink_running_off_the_photo_is_no_digit_once_turned():
+    # A thumb's curved shadow reaching in from the right edge, beside a 0: turned, the photo's edge lies
+    # inside the canvas, and the shadow must still count as running off it.
+    mask = np.zeros((480, 640), np.uint8)
+    cv2.ellipse(mask, (640, 240), (60, 50), 0, 90, 270, 255, 4)
+    cv2.ellipse(mask, (320, 240), (38, 50), 0, 0, 360, 255, 3)
+    ink = Ink(darkness=mask, mask=mask, inverted=False, lone_lines=[])
+    assert [len(row) for row in find_digits(ink)] == [1]
+    turned, back = ink.turned(15)
+    (zero,) = (blob for row in find_digits(turned) for blob in row)
+    x, y, _ = back @ (zero.x + zero.w / 2, zero.y + zero.h / 2, 1)
+    assert abs(x - 320) < 2 and abs(y - 240) < 2
 
 
 def test_a_broken_digit_is_one_digit_and_dots_and_dashes_are_not_digits():
