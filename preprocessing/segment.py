@@ -394,12 +394,9 @@ def writing_slope(blobs: list[Blob]) -> float:
         nearest = math.inf
         for b in blobs:
             dx, dy = b.x + b.w / 2 - ax, b.y + b.h / 2 - ay
-            if (
-                dx > 0
-                and abs(dy) < dx * MAX_SLOPE
-                and math.hypot(dx, dy) < min(nearest, NEIGHBOUR_REACH * max(a.h, b.h))
-            ):
-                nearest = math.hypot(dx, dy)
+            distance = math.hypot(dx, dy)
+            if dx > 0 and abs(dy) < dx * MAX_SLOPE and distance < min(nearest, NEIGHBOUR_REACH * max(a.h, b.h)):
+                nearest = distance
                 angle = math.degrees(math.atan2(dy, dx))
         if nearest < math.inf:
             angles.append(angle)

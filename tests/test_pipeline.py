@@ -199,8 +199,8 @@ def test_ink_running_off_the_photo_is_no_digit_once_turned():
     cv2.ellipse(mask, (320, 240), (38, 50), 0, 0, 360, 255, 3)
     ink = Ink(darkness=mask, mask=mask, inverted=False, lone_lines=[])
     assert [len(row) for row in find_digits(ink)] == [1]
-    turned, back = ink.turned(15)
-    (zero,) = (blob for row in find_digits(turned) for blob in row)
+    turned_ink, back = ink.turned(15)
+    (zero,) = (blob for row in find_digits(turned_ink) for blob in row)
     x, y, _ = back @ (zero.x + zero.w / 2, zero.y + zero.h / 2, 1)
     assert abs(x - 320) < 2 and abs(y - 240) < 2
 
