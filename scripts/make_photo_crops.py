@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("runs/photo_crops.npz"))
     parser.add_argument("--photos", type=int, default=10000, help="training photos (validation: an eighth as many)")
+    parser.add_argument("--seed", type=int, default=TRAIN_SEED, help="the training photos' seed")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data-dir", help="MNIST root (default: $MNIST_DIR, else data/)")
     parser.add_argument("--pieces", action="store_true", help="pieces of digits written into each other instead")
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # Spawned, not forked: a fork of a process that has started torch's threads can hang.
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        train_images, train_labels = _split(pool, args.pieces, "train", args.data_dir, TRAIN_SEED, args.photos)
+        train_images, train_labels = _split(pool, args.pieces, "train", args.data_dir, args.seed, args.photos)
         val_images, val_labels = _split(
             pool, args.pieces, "validation", args.data_dir, VALIDATION_SEED, max(1, args.photos // 8)
         )
