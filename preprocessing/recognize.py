@@ -18,7 +18,7 @@ import numpy as np
 from model.checkpoint import DEFAULT_MODEL_PATH
 from model.classifier import Classifier
 from preprocessing.decode import WORK_LONG_SIDE, DecodedImage, ImageError, decode_image
-from preprocessing.ink import Ink, find_ink, paper_closing, percentile
+from preprocessing.ink import Ink, find_ink, paper_brightness, paper_closing, percentile, percentiles
 from preprocessing.normalize import mnist_style
 from preprocessing.segment import Blob, cut_apart, cut_candidates, find_digits, writing_slope
 
@@ -35,6 +35,18 @@ MIN_PICTURE_SIDE = 240  # the annotated picture's long side at least, in px
 # resolution, in the part of the photo around them: small digits written close together blur into
 # each other at 640 px, and their thin strokes fade.
 SMALL_DIGITS = 0.1
+
+# A photo in which no digit was found is looked at again framed by this share of its long side of its own
+# paper on each side: it may be cropped so tight that its digit touches the edge or fills the frame.
+FRAME_PAD = 0.1
+# What that second look finds are digits only when they fill the frame, each at least MIN_FRAMED_HEIGHT of its
+# height and together MIN_FRAMED_WIDTH of its width (a fold or a page edge is a thin line from top to bottom),
+# and each is drawn on even paper: the grey levels around its strokes spread (5th to 95th percentile) at most
+# MAX_PAPER_SPREAD of the strokes' contrast with them. The usual ink at a photo's edge, a page or table edge,
+# has paper on one side and the table on the other.
+MIN_FRAMED_HEIGHT = 0.5
+MIN_FRAMED_WIDTH = 0.3
+MAX_PAPER_SPREAD = 0.75
 
 # A digit the network judges not one digit with more than this probability is cut where it most likely
 # holds digits written into each other (when the model's piece judge was trained). At 0.5, the judge's
@@ -317,6 +329,41 @@ def _find_in(
     return levelled_blobs, levelled, to_photo @ to_gray
 
 
+def _find_in_framed(image: DecodedImage) -> tuple[list[tuple[int, Blob]], Ink, np.ndarray]:
+    """_find_in on the photo framed by its own paper, keeping only digits that fill the frame on even paper: a
+    photo cropped tight around a digit has the digit's ink at or near its edge, where the ink finder leaves out
+    table and page edges. The frame continues the paper estimate (the photo without its strokes) outward, so a
+    page or table edge running off the photo still runs off the framed one, and ink at the edge ends there."""
+    pad = max(8, round(FRAME_PAD * max(image.gray.shape)))
+    framed = cv2.copyMakeBorder(paper_brightness(image.gray), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    framed[pad:-pad, pad:-pad] = image.gray
+    blobs, ink, to_framed = _find_in(framed, np.eye(3), 0.0)
+    # The ink may have been levelled: look at the framed photo as the ink lies.
+    gray = cv2.warpAffine(framed, np.linalg.inv(to_framed)[:2], ink.mask.shape[::-1], flags=cv2.INTER_LINEAR)
+    height, width = image.gray.shape
+    filling = [(row, b) for row, b in blobs if b.h >= MIN_FRAMED_HEIGHT * height and _on_even_paper(b, ink, gray)]
+    span = max((b.right for _, b in filling), default=0) - min((b.x for _, b in filling), default=0)
+    if span < MIN_FRAMED_WIDTH * width:
+        filling = []
+    return filling, ink, _scaling(image.scale, -pad, -pad) @ to_framed
+
+
+def _on_even_paper(blob: Blob, ink: Ink, gray: np.ndarray) -> bool:
+    """Whether the grey levels in a band around the blob's strokes spread little against the strokes' contrast."""
+    inside = np.zeros(ink.mask.shape, np.uint8)
+    cv2.drawContours(inside, blob.contours, -1, 1, thickness=-1)
+    # A band from 4 % to 10 % of the blob's size outside its outline, not around each stroke: a marker's stroke
+    # wider than the paper estimate's closing is ink only along its sides, and its dark middle is no paper.
+    size = max(blob.h, blob.w)
+    near, far = (np.ones((k, k), np.uint8) for k in (max(3, round(0.04 * size)), max(5, round(0.1 * size))))
+    band = cv2.dilate(inside, far) & ~cv2.dilate(inside, near) & 1
+    if not band.any():
+        return False
+    low, middle, high = percentiles(gray, (5, 50, 95), where=band)
+    contrast = abs(middle - percentile(gray, 50, where=inside & (ink.mask > 0)))
+    return high - low <= MAX_PAPER_SPREAD * max(contrast, 1)
+
+
 def _find_digits(data: bytes, image: DecodedImage) -> _Found:
     """Digit candidates in reading order, in the working image or, for small digits, a sharper part of it.
 
@@ -328,6 +375,8 @@ def _find_digits(data: bytes, image: DecodedImage) -> _Found:
     closer_look = image.scale >= 1.5
     photo_size = (image.width, image.height)
     blobs, ink, to_photo = _find_in(image.gray, _scaling(image.scale), small if closer_look else 0.0)
+    if not blobs:
+        blobs, ink, to_photo = _find_in_framed(image)
     found = _Found(_without_blots(blobs), ink, to_photo, photo_size)
     tallest = max((blob.h for _, blob in blobs), default=0)
     if not blobs or tallest >= small or not closer_look:

@@ -12,6 +12,7 @@ from preprocessing.ink import Ink, find_ink, is_light_on_dark
 from preprocessing.normalize import CENTRE, mnist_style, stroke_width
 from preprocessing.recognize import NO_DIGIT, Recognizer
 from preprocessing.segment import Blob, cut_apart, cut_candidates, find_digits, writing_slope
+from preprocessing.synthetic import DigitSource, photo_seed, render_photo
 
 
 @pytest.fixture(scope="module")
@@ -542,6 +543,17 @@ def test_small_digits_with_loops_are_not_taken_for_punched_holes(recognizer):
         assert recognizer.recognize(jpeg(page)).status == NO_DIGIT
         write(page, "42", 560, 500, 40, 3)
         assert recognizer.recognize(jpeg(page)).text == "42"
+
+
+# Blank synthetic photos (benchmark seed, photo) where a second look at the photo framed by its paper finds
+# page outlines, table edges, squared paper and a fold running off the photo: none is a digit filling the frame.
+FRAMED_FALSE_DIGITS = [(7, 3), (7, 14), (7, 25), (7, 99), (7, 114), (7, 247), (13, 41)]
+
+
+def test_page_and_table_edges_running_off_a_blank_photo_are_no_digit(recognizer):
+    for seed, index in FRAMED_FALSE_DIGITS:
+        photo = render_photo("blank", photo_seed(seed, index), DigitSource.strokes_only())
+        assert recognizer.recognize(photo.image).status == NO_DIGIT, (seed, index)
 
 
 def test_blank_pages_are_no_digit(recognizer):
