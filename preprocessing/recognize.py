@@ -20,7 +20,14 @@ from model.classifier import Classifier
 from preprocessing.decode import WORK_LONG_SIDE, DecodedImage, ImageError, decode_image
 from preprocessing.ink import Ink, find_ink, paper_brightness, paper_closing, percentile, percentiles
 from preprocessing.normalize import mnist_style
-from preprocessing.segment import Blob, cut_apart, cut_candidates, find_digits, writing_slope
+from preprocessing.segment import (
+    MAX_DIGIT_HEIGHT_FRACTION,
+    Blob,
+    cut_apart,
+    cut_candidates,
+    find_digits,
+    writing_slope,
+)
 
 # Below this calibrated confidence a digit is reported as unsure. Chosen on the
 # synthetic photo benchmark (see README): it flags most wrong readings while
@@ -36,14 +43,15 @@ MIN_PICTURE_SIDE = 240  # the annotated picture's long side at least, in px
 # each other at 640 px, and their thin strokes fade.
 SMALL_DIGITS = 0.1
 
-# A photo in which no digit was found is looked at again framed by this share of its long side of its own
-# paper on each side: it may be cropped so tight that its digit touches the edge or fills the frame.
+# A photo in which no digit was found, or one whose digits fill its height with ink at its edge, is looked at
+# again framed by this share of its long side of its own paper on each side: it may be cropped so tight that a
+# digit touches the edge or is as tall as the photo.
 FRAME_PAD = 0.1
-# What that second look finds are digits only when they fill the frame, each at least MIN_FRAMED_HEIGHT of its
-# height and together MIN_FRAMED_WIDTH of its width (a fold or a page edge is a thin line from top to bottom),
-# and each is drawn on even paper: the grey levels around its strokes spread (5th to 95th percentile) at most
-# MAX_PAPER_SPREAD of the strokes' contrast with them. The usual ink at a photo's edge, a page or table edge,
-# has paper on one side and the table on the other.
+# What that second look finds replaces the first's when it holds more digits. They are digits only when they
+# fill the frame, each at least MIN_FRAMED_HEIGHT of its height and together MIN_FRAMED_WIDTH of its width (a
+# fold or a page edge is a thin line from top to bottom), and each is drawn on even paper: the grey levels
+# around its strokes spread (5th to 95th percentile) at most MAX_PAPER_SPREAD of the strokes' contrast with
+# them. The usual ink at a photo's edge, a page or table edge, has paper on one side and the table on the other.
 MIN_FRAMED_HEIGHT = 0.5
 MIN_FRAMED_WIDTH = 0.3
 MAX_PAPER_SPREAD = 0.75
@@ -364,6 +372,20 @@ def _on_even_paper(blob: Blob, ink: Ink, gray: np.ndarray) -> bool:
     return high - low <= MAX_PAPER_SPREAD * max(contrast, 1)
 
 
+def _cut_by_the_edge(blobs: list[tuple[int, Blob]], ink: Ink, height: int) -> bool:
+    """Whether digits fill the photo's height and the first look may have lost one to its edge: ink reaches the
+    edge (where the table and page edges it leaves out run off) or comes near both top and bottom (a digit as
+    tall as the photo, which find_digits takes for none): in a number cropped tight, the first or last digit."""
+    if not any(blob.h >= MIN_FRAMED_HEIGHT * height for _, blob in blobs):
+        return False
+    mask = ink.mask
+    if ink.frame is not None:  # levelled ink: the photo's edge lies inside the canvas
+        return bool((mask & ~cv2.erode(ink.frame, np.ones((5, 5), np.uint8))).any())
+    near = max(2, round((1 - MAX_DIGIT_HEIGHT_FRACTION) * mask.shape[0]))
+    as_tall_as_the_photo = mask[:near].any() and mask[-near:].any()
+    return bool(as_tall_as_the_photo or mask[:2].any() or mask[-2:].any() or mask[:, :2].any() or mask[:, -2:].any())
+
+
 def _find_digits(data: bytes, image: DecodedImage) -> _Found:
     """Digit candidates in reading order, in the working image or, for small digits, a sharper part of it.
 
@@ -375,8 +397,10 @@ def _find_digits(data: bytes, image: DecodedImage) -> _Found:
     closer_look = image.scale >= 1.5
     photo_size = (image.width, image.height)
     blobs, ink, to_photo = _find_in(image.gray, _scaling(image.scale), small if closer_look else 0.0)
-    if not blobs:
-        blobs, ink, to_photo = _find_in_framed(image)
+    if not blobs or _cut_by_the_edge(blobs, ink, image.gray.shape[0]):
+        framed = _find_in_framed(image)
+        if len(framed[0]) > len(blobs):
+            blobs, ink, to_photo = framed
     found = _Found(_without_blots(blobs), ink, to_photo, photo_size)
     tallest = max((blob.h for _, blob in blobs), default=0)
     if not blobs or tallest >= small or not closer_look:
