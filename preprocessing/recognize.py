@@ -357,7 +357,7 @@ def _find_in_framed(image: DecodedImage) -> tuple[list[tuple[int, Blob]], Ink, n
 
 
 def _on_even_paper(blob: Blob, ink: Ink, gray: np.ndarray) -> bool:
-    """Whether the grey levels in a band around the blob's strokes spread little against the strokes' contrast."""
+    """Whether the grey levels in a band around the blob's outline spread little against its strokes' contrast."""
     inside = np.zeros(ink.mask.shape, np.uint8)
     cv2.drawContours(inside, blob.contours, -1, 1, thickness=-1)
     # A band from 4 % to 10 % of the blob's size outside its outline, not around each stroke: a marker's stroke

@@ -1125,6 +1125,25 @@ def make_photos(kind: str, count: int, seed: int = 0, digits: DigitSource | None
     return [render_photo(kind, photo_seed(seed, index), digits) for index in range(count)]
 
 
+def cropped_to_digits(photo: SyntheticPhoto, margin: float) -> SyntheticPhoto:
+    """The photo cut to its digits' box and `margin` of their height around it, as a phone's editor crops, saved
+    again as a JPEG of quality 90."""
+    image = cv2.imdecode(np.frombuffer(photo.image, np.uint8), cv2.IMREAD_COLOR)
+    left, top = min(x for x, _, _, _ in photo.boxes), min(y for _, y, _, _ in photo.boxes)
+    right, bottom = max(x + w for x, _, w, _ in photo.boxes), max(y + h for _, y, _, h in photo.boxes)
+    around = round(margin * (bottom - top))
+    left, top = max(0, left - around), max(0, top - around)
+    cut = image[top : bottom + around, left : right + around]
+    return SyntheticPhoto(
+        photo.kind,
+        photo.text,
+        cv2.imencode(".jpg", cut, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(),
+        cut.shape[1],
+        cut.shape[0],
+        [(x - left, y - top, w, h) for x, y, w, h in photo.boxes],
+    )
+
+
 def score_photos(recognizer, photos: list[SyntheticPhoto]) -> dict:
     """How well `recognizer` (a preprocessing.recognize.Recognizer) reads `photos` of one kind.
 

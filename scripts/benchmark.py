@@ -2,6 +2,7 @@
 
     python scripts/benchmark.py                          # everything
     python scripts/benchmark.py --only photos --photos 500
+    python scripts/benchmark.py --only crops             # photos cut tight around their digits
     python scripts/benchmark.py --only glyphs            # what the photo renderer's digits lose
     python scripts/benchmark.py --only bot --users 20 --per-user 10
 
@@ -33,6 +34,7 @@ from preprocessing.synthetic import (  # noqa: E402
     KINDS,
     MNIST_STROKE_SHARE,
     DigitSource,
+    cropped_to_digits,
     glyph_ink,
     make_photos,
     mnist_glyph,
@@ -127,6 +129,19 @@ def bench_photos(recognizer: Recognizer, count: int) -> None:
     table(f"Synthetic photos ({count} per kind, seed 0)", rows)
 
 
+CROP_MARGINS = (0.01, 0.03, 0.1)  # of the digits' height, as a phone's editor might crop
+
+
+def bench_crops(recognizer: Recognizer, count: int) -> None:
+    rows = []
+    for kind in ("single", "number"):
+        photos = make_photos(kind, count, seed=0)
+        for margin in CROP_MARGINS:
+            scores = score_photos(recognizer, [cropped_to_digits(photo, margin) for photo in photos])
+            rows.append((f"{kind}, {margin:.0%} of their height around", scores["summary"]))
+    table(f"Photos cut to their digits ({count} per kind, seed 0)", rows)
+
+
 def bench_speed(recognizer: Recognizer) -> None:
     photos = [p for p in make_photos("single", 200, seed=1) if (p.width, p.height) == (1280, 960)]
     recognise_ms, decode_ms = [], []
@@ -203,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--only",
-        default="model,glyphs,photos,speed,threshold,bot",
-        help="comma-separated: model, glyphs, photos, speed, threshold, bot",
+        default="model,glyphs,photos,crops,speed,threshold,bot",
+        help="comma-separated: model, glyphs, photos, crops, speed, threshold, bot",
     )
     parser.add_argument("--photos", type=int, default=500, help="synthetic photos per kind")
     parser.add_argument("--glyphs", type=int, default=10000, help="MNIST test digits traced and redrawn")
@@ -217,10 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         bench_model()
     if "glyphs" in parts:
         bench_glyphs(Classifier(threads=1), args.glyphs)
-    if parts & {"photos", "speed", "threshold"}:
+    if parts & {"photos", "crops", "speed", "threshold"}:
         recognizer = Recognizer(threads=1)  # as the bot serves: one photo per thread
         if "photos" in parts:
             bench_photos(recognizer, args.photos)
+        if "crops" in parts:
+            bench_crops(recognizer, args.photos)
         if "speed" in parts:
             bench_speed(recognizer)
         if "threshold" in parts:

@@ -14,6 +14,7 @@ from preprocessing.synthetic import (
     DigitSource,
     SyntheticPhoto,
     _piece_label,
+    cropped_to_digits,
     glyph_ink,
     make_photos,
     mnist_glyph,
@@ -95,6 +96,18 @@ def test_boxes_are_in_reading_order():
         top = len(photo.text.split()[0])
         upper, lower = photo.boxes[:top], photo.boxes[top:]
         assert max(y + h / 2 for _, y, _, h in upper) < min(y + h / 2 for _, y, _, h in lower)
+
+
+def test_a_photo_cut_to_its_digits_keeps_them_and_a_margin_around():
+    for photo in make_photos("number", 3, seed=11, digits=STROKES):
+        cut = cropped_to_digits(photo, 0.1)
+        _check(cut)
+        assert cut.text == photo.text and [(w, h) for *_, w, h in cut.boxes] == [(w, h) for *_, w, h in photo.boxes]
+        left, top = min(x for x, *_ in photo.boxes), min(y for _, y, *_ in photo.boxes)
+        around = round(0.1 * (max(y + h for _, y, _, h in photo.boxes) - top))
+        assert min(x for x, *_ in cut.boxes) == min(left, around)
+        assert min(y for _, y, *_ in cut.boxes) == min(top, around)
+        assert cut.width < photo.width
 
 
 def test_unknown_kind_is_rejected():
