@@ -50,7 +50,7 @@ FRAME_PAD = 0.1
 # What that second look finds replaces the first's when it holds more digits. They are digits only when they
 # fill the frame, each at least MIN_FRAMED_HEIGHT of its height and together MIN_FRAMED_WIDTH of its width (a
 # fold or a page edge is a thin line from top to bottom), and each is drawn on even paper: the grey levels
-# around its strokes spread (5th to 95th percentile) at most MAX_PAPER_SPREAD of the strokes' contrast with
+# around its strokes spread (10th to 90th percentile) at most MAX_PAPER_SPREAD of the strokes' contrast with
 # them. The usual ink at a photo's edge, a page or table edge, has paper on one side and the table on the other.
 MIN_FRAMED_HEIGHT = 0.5
 MIN_FRAMED_WIDTH = 0.3
@@ -367,7 +367,7 @@ def _on_even_paper(blob: Blob, ink: Ink, gray: np.ndarray) -> bool:
     band = cv2.dilate(inside, far) & ~cv2.dilate(inside, near) & 1
     if not band.any():
         return False
-    low, middle, high = percentiles(gray, (5, 50, 95), where=band)
+    low, middle, high = percentiles(gray, (10, 50, 90), where=band)
     contrast = abs(middle - percentile(gray, 50, where=inside & (ink.mask > 0)))
     return high - low <= MAX_PAPER_SPREAD * max(contrast, 1)
 
