@@ -54,6 +54,11 @@ class Ink:
     lone_lines: list[StraightPiece]  # pieces of the margins and page edges removed
     frame: np.ndarray | None = None  # uint8 0/255: where the photo is, when turned() onto a larger canvas
 
+    def inside_photo(self) -> np.ndarray | None:
+        """Where the photo is short of its edge (uint8 0/255), when turned() put it on a larger canvas; None when
+        the canvas is the photo and its edge the canvas's."""
+        return None if self.frame is None else cv2.erode(self.frame, np.ones((5, 5), np.uint8))
+
     def turned(self, degrees: float) -> tuple["Ink", np.ndarray]:
         """The ink turned `degrees` counter-clockwise onto a canvas that holds all of it, and the 3x3 transform
         from the canvas's pixels back to these. The ink is turned rather than the photo: a turned photo's

@@ -349,11 +349,15 @@ def _find_in_framed(image: DecodedImage) -> tuple[list[tuple[int, Blob]], Ink, n
     # The ink may have been levelled: look at the framed photo as the ink lies.
     gray = cv2.warpAffine(framed, np.linalg.inv(to_framed)[:2], ink.mask.shape[::-1], flags=cv2.INTER_LINEAR)
     height, width = image.gray.shape
-    filling = [(row, b) for row, b in blobs if b.h >= MIN_FRAMED_HEIGHT * height and _on_even_paper(b, ink, gray)]
+    filling = [(row, b) for row, b in blobs if _fills_the_height(b, height) and _on_even_paper(b, ink, gray)]
     span = max((b.right for _, b in filling), default=0) - min((b.x for _, b in filling), default=0)
     if span < MIN_FRAMED_WIDTH * width:
         filling = []
     return filling, ink, _scaling(image.scale, -pad, -pad) @ to_framed
+
+
+def _fills_the_height(blob: Blob, height: int) -> bool:
+    return blob.h >= MIN_FRAMED_HEIGHT * height
 
 
 def _on_even_paper(blob: Blob, ink: Ink, gray: np.ndarray) -> bool:
@@ -376,11 +380,11 @@ def _cut_by_the_edge(blobs: list[tuple[int, Blob]], ink: Ink, height: int) -> bo
     """Whether digits fill the photo's height and the first look may have lost one to its edge: ink reaches the
     edge (where the table and page edges it leaves out run off) or comes near both top and bottom (a digit as
     tall as the photo, which find_digits takes for none): in a number cropped tight, the first or last digit."""
-    if not any(blob.h >= MIN_FRAMED_HEIGHT * height for _, blob in blobs):
+    if not any(_fills_the_height(blob, height) for _, blob in blobs):
         return False
-    mask = ink.mask
-    if ink.frame is not None:  # levelled ink: the photo's edge lies inside the canvas
-        return bool((mask & ~cv2.erode(ink.frame, np.ones((5, 5), np.uint8))).any())
+    mask, inside_photo = ink.mask, ink.inside_photo()
+    if inside_photo is not None:  # levelled ink: the photo's edge lies inside the canvas
+        return bool((mask & ~inside_photo).any())
     near = max(2, round((1 - MAX_DIGIT_HEIGHT_FRACTION) * mask.shape[0]))
     as_tall_as_the_photo = mask[:near].any() and mask[-near:].any()
     return bool(as_tall_as_the_photo or mask[:2].any() or mask[-2:].any() or mask[:, :2].any() or mask[:, -2:].any())

@@ -465,7 +465,7 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     frames = _frames(ink_pieces, boxes, MIN_DIGIT_HEIGHT_FRACTION * short_side)
     blobs, off_the_edge = [], []  # off_the_edge: straight pieces running off the photo (a page or table edge)
     # Turned ink (Ink.turned) has the photo's edge inside its canvas: pieces reaching it run off the photo too.
-    inside_photo = None if ink.frame is None else cv2.erode(ink.frame, np.ones((5, 5), np.uint8))
+    inside_photo = ink.inside_photo()
     for index, ((contour, _), (x, y, w, h)) in enumerate(zip(ink_pieces, boxes)):
         touches_border = x == 0 or y == 0 or x + w == width or y + h == height
         if inside_photo is not None and not touches_border:

@@ -12,6 +12,7 @@ Prints one table per part. Accuracy on synthetic photos uses MNIST *test* digits
 
 import argparse
 import asyncio
+import functools
 import statistics
 import sys
 import time
@@ -34,6 +35,7 @@ from preprocessing.synthetic import (  # noqa: E402
     KINDS,
     MNIST_STROKE_SHARE,
     DigitSource,
+    SyntheticPhoto,
     cropped_to_digits,
     glyph_ink,
     make_photos,
@@ -120,11 +122,16 @@ def bench_glyphs(classifier: Classifier, count: int) -> None:
     )
 
 
+@functools.cache
+def seed_zero_photos(kind: str, count: int) -> list[SyntheticPhoto]:
+    """The benchmark's photos of `kind`, rendered once for the parts that read them."""
+    return make_photos(kind, count, seed=0)
+
+
 def bench_photos(recognizer: Recognizer, count: int) -> None:
     rows = []
     for kind in KINDS:
-        photos = make_photos(kind, count, seed=0)
-        scores = score_photos(recognizer, photos)
+        scores = score_photos(recognizer, seed_zero_photos(kind, count))
         rows.append((kind, scores["summary"]))
     table(f"Synthetic photos ({count} per kind, seed 0)", rows)
 
@@ -135,9 +142,8 @@ CROP_MARGINS = (0.01, 0.03, 0.1)  # of the digits' height, as a phone's editor m
 def bench_crops(recognizer: Recognizer, count: int) -> None:
     rows = []
     for kind in ("single", "number"):
-        photos = make_photos(kind, count, seed=0)
         for margin in CROP_MARGINS:
-            scores = score_photos(recognizer, [cropped_to_digits(photo, margin) for photo in photos])
+            scores = score_photos(recognizer, [cropped_to_digits(p, margin) for p in seed_zero_photos(kind, count)])
             rows.append((f"{kind}, {margin:.0%} of their height around", scores["summary"]))
     table(f"Photos cut to their digits ({count} per kind, seed 0)", rows)
 
