@@ -100,21 +100,18 @@ def _group(blobs: list[Blob]) -> list[Blob]:
     while True:
         blobs.sort(key=lambda b: b.x)
         merged: list[Blob] = []  # stays sorted by x: a merge keeps the left edge of the earlier blob
-        widest = 0
+        reaching: list[int] = []  # indices into merged of those whose right edge reaches the current blob
         for blob in blobs:
-            partner = None
-            for index in range(len(merged) - 1, -1, -1):
-                if merged[index].x + widest < blob.x:
-                    break  # nothing further left can reach this blob
-                if _belong_together(merged[index], blob):
-                    partner = index
-                    break
+            # Pieces that belong together overlap in x: only those whose right edge reaches this blob can
+            # take it, and one that falls short of it falls short of every later blob too. (Bounded by the
+            # widest piece instead, one wide piece had a texture's thousands compared pair by pair: seconds.)
+            reaching = [index for index in reaching if merged[index].right >= blob.x]
+            partner = next((index for index in reversed(reaching) if _belong_together(merged[index], blob)), None)
             if partner is None:
                 merged.append(blob)
-                partner = len(merged) - 1
+                reaching.append(len(merged) - 1)
             else:
                 merged[partner] = merged[partner].merged(blob)
-            widest = max(widest, merged[partner].w)
         if len(merged) == len(blobs):
             return merged
         blobs = merged
@@ -186,6 +183,8 @@ def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     contours, _ = cv2.findContours(
         blob.mask(ink_mask), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(blob.x, blob.y)
     )
+    if len(contours) > MAX_PIECES:  # a texture (noise, gravel) that the grown ink joined into one piece
+        return []
     if len(contours) < 2:
         return [blob]
     pieces = _group([Blob(*cv2.boundingRect(c), [c]) for c in contours])

@@ -1167,6 +1167,7 @@ def score_photos(recognizer, photos: list[SyntheticPhoto]) -> dict:
         "summary": summary,
         "confidences": [min((d.confidence for d in r.digits), default=0.0) for r in results],
         "right": right,
+        "ms": [r.ms for r in results],
     }
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from preprocessing import recognize
+from preprocessing import recognize, segment
 from preprocessing.decode import decode_image
 from preprocessing.ink import Ink, find_ink, is_light_on_dark
 from preprocessing.normalize import CENTRE, mnist_style, stroke_width
@@ -461,6 +461,30 @@ def test_blots_are_not_digits():
     rows, scale = blobs_of(page)
     assert [len(row) for row in rows] == [1]
     assert rows[0][0].x * scale > 500
+
+
+def test_speckle_the_grown_ink_joins_into_one_piece_is_not_a_digit():
+    mask = np.zeros((480, 640), np.uint8)
+    mask[100:340:2, 40:280:2] = 255  # 120 x 120 dots a pixel apart: noise, gravel; one piece once grown
+    cv2.putText(mask, "7", (380, 330), cv2.FONT_HERSHEY_SIMPLEX, 8, 255, 16)
+    rows = find_digits(Ink(mask.copy(), mask, False, []))
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].x > 300, "the 7, not the speckle"
+
+
+def test_grouping_leaves_no_two_pieces_that_belong_together():
+    # Many pieces, some wide (a wide piece reaching far right must still be found by those it reaches).
+    rng = np.random.default_rng(0)
+    boxes = np.column_stack([rng.integers(0, 2000, 3000), rng.integers(0, 300, 3000), rng.integers(1, 40, 3000)])
+    pieces = [
+        Blob(int(x), int(y), int(w) * (8 if i % 97 == 0 else 1), int(rng.integers(1, 40)))
+        for i, (x, y, w) in enumerate(boxes)
+    ]
+    grouped = segment._group(pieces)
+    assert 0 < len(grouped) < len(pieces)
+    for i, earlier in enumerate(grouped):
+        for later in grouped[i + 1 :]:
+            assert not segment._belong_together(earlier, later), (earlier, later)
 
 
 @pytest.mark.parametrize("light_on_dark", [False, True])
