@@ -25,8 +25,13 @@ MAX_ASPECT = 20  # a strip longer than this times its width would shrink to a li
 WORK_LONG_SIDE = 640  # the working image's long side: enough for a digit 5 % of the frame high
 MIN_WORK_SIDE = 64  # smaller images (an MNIST digit, an icon) are enlarged to this long side or more
 
+DARK_PHOTO = 90  # a colour JPEG whose mean grey is below this may be a screen: its colours are decoded too
+BRIGHTER_IN_COLOUR = 40  # ... and used when they make its brightest details this much brighter than luma
+
 _REDUCED_GRAYSCALE = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
                       4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}  # fmt: skip
+_REDUCED_COLOR = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
+                  4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}  # fmt: skip
 _EXIF_ORIENTATION = 0x0112
 
 
@@ -129,10 +134,29 @@ def _decode_jpeg(data: bytes, image: Image.Image, long_side: int) -> np.ndarray:
     factor = 1
     while factor < 8 and max(image.size) / (factor * 2) >= long_side:
         factor *= 2
-    gray = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED_GRAYSCALE[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
+    buffer = np.frombuffer(data, np.uint8)
+    gray = cv2.imdecode(buffer, _REDUCED_GRAYSCALE[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
     if gray is None:
         raise CorruptImage("the JPEG image is damaged and cannot be decoded")
+    # Luma is all a photo of paper needs, and the cheapest decode. But a screenshot of a drawing app
+    # sent as a photo arrives as a JPEG too, and on its dark canvas a saturated blue pen is nearly black
+    # in luma: a dark colour photo is decoded again in colour, and turned grey as other images are when
+    # that brings out light strokes (a dim photo of paper, a blackboard keep their luma).
+    if image.mode == "RGB" and cv2.mean(gray)[0] < DARK_PHOTO:
+        bgr = cv2.imdecode(buffer, _REDUCED_COLOR[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
+        if bgr is not None:
+            mixed = _gray_of_colour(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            if np.percentile(mixed[::2, ::2], 99.9) > np.percentile(gray[::2, ::2], 99.9) + BRIGHTER_IN_COLOUR:
+                gray = mixed
     return gray
+
+
+def _gray_of_colour(rgb: np.ndarray) -> np.ndarray:
+    """Half luma, half the brightest channel: luma alone all but loses a saturated blue pen on a dark
+    canvas (blue weighs 11 % in it), the brightest channel alone a red pen on white paper."""
+    red, green, blue = cv2.split(rgb)
+    brightest = cv2.max(cv2.max(red, green), blue)
+    return cv2.addWeighted(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 0.5, brightest, 0.5, 0)
 
 
 def _decode_with_pillow(image: Image.Image) -> np.ndarray:
@@ -157,12 +181,7 @@ def _decode_with_pillow(image: Image.Image) -> np.ndarray:
         return (gray * alpha + background * (1 - alpha)).astype(np.uint8)
     if image.mode != "RGB":
         return np.asarray(image.convert("L"))
-    # Half luma, half the brightest channel: luma alone all but loses a saturated blue pen on a dark
-    # canvas (blue weighs 11 % in it), the brightest channel alone a red pen on white paper.
-    rgb = np.asarray(image)
-    red, green, blue = cv2.split(rgb)
-    brightest = cv2.max(cv2.max(red, green), blue)
-    return cv2.addWeighted(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), 0.5, brightest, 0.5, 0)
+    return _gray_of_colour(np.asarray(image))
 
 
 def decode_image(data: bytes, long_side: int = WORK_LONG_SIDE) -> DecodedImage:

@@ -185,3 +185,19 @@ def test_damaged_files_are_decoded_or_refused_never_a_crash(fmt):
             assert str(error), "a refusal says why"
         else:
             assert decoded.gray.dtype == np.uint8 and decoded.gray.ndim == 2
+
+
+def test_a_dark_jpeg_screenshot_keeps_its_coloured_strokes_and_a_dim_photo_its_luma():
+    screen = np.zeros((480, 640, 3), np.uint8)  # BGR: a saturated blue pen on a drawing app's black canvas
+    cv2.line(screen, (200, 100), (400, 380), (255, 0, 0), 12)
+    dim_page = np.full((480, 640, 3), (60, 80, 100), np.uint8)  # warm evening light; a red pen
+    cv2.line(dim_page, (200, 100), (400, 380), (30, 30, 90), 12)
+    for picture, coloured in ((screen, True), (dim_page, False)):
+        data = cv2.imencode(".jpg", picture)[1].tobytes()
+        luma = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        gray = decode_image(data).gray
+        assert gray.shape == luma.shape
+        if coloured:
+            assert gray[240, 300] > luma[240, 300] + 80, "the blue stroke stands out from the black"
+        else:
+            assert np.array_equal(gray, luma), "a dim photo of paper is read as its luma"

@@ -510,10 +510,11 @@ def test_a_grey_stroke_on_a_black_canvas_is_read(recognizer):
     assert recognizer.recognize(jpeg(canvas)).text == "4"
 
 
-def test_a_blue_pen_on_a_black_canvas_is_read(recognizer):
+@pytest.mark.parametrize("extension", [".png", ".jpg"])  # a screenshot sent as a file, or as a photo (JPEG)
+def test_a_blue_pen_on_a_black_canvas_is_read(recognizer, extension):
     canvas = np.full((960, 1280, 3), 10, np.uint8)  # a drawing app's screenshot, a saturated blue pen
     cv2.putText(canvas, "4", (560, 620), cv2.FONT_HERSHEY_SIMPLEX, 12, (255, 0, 0), 20, cv2.LINE_AA)
-    assert recognizer.recognize(cv2.imencode(".png", canvas)[1].tobytes()).text == "4"
+    assert recognizer.recognize(cv2.imencode(extension, canvas)[1].tobytes()).text == "4"
 
 
 def test_grain_of_a_dark_board_is_not_read_as_ones(recognizer):
