@@ -138,17 +138,24 @@ def _decode_jpeg(data: bytes, image: Image.Image, long_side: int) -> np.ndarray:
     gray = cv2.imdecode(buffer, _REDUCED_GRAYSCALE[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
     if gray is None:
         raise CorruptImage("the JPEG image is damaged and cannot be decoded")
-    # Luma is all a photo of paper needs, and the cheapest decode. But a screenshot of a drawing app
-    # sent as a photo arrives as a JPEG too, and on its dark canvas a saturated blue pen is nearly black
-    # in luma: a dark colour photo is decoded again in colour, and turned grey as other images are when
-    # that brings out light strokes (a dim photo of paper, a blackboard keep their luma).
     if image.mode == "RGB" and cv2.mean(gray)[0] < DARK_PHOTO:
-        bgr = cv2.imdecode(buffer, _REDUCED_COLOR[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
-        if bgr is not None:
-            mixed = _gray_of_colour(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            if np.percentile(mixed[::2, ::2], 99.9) > np.percentile(gray[::2, ::2], 99.9) + BRIGHTER_IN_COLOUR:
-                gray = mixed
+        return _brought_out_by_colour(gray, buffer, factor)
     return gray
+
+
+def _brought_out_by_colour(luma: np.ndarray, buffer: np.ndarray, factor: int) -> np.ndarray:
+    """A dark JPEG's colours turned grey as other images' are, when that makes its brightest details clearly
+    brighter; else its luma. Luma is all a photo of paper needs, and the cheapest decode. But a screenshot of
+    a drawing app sent as a photo arrives as a JPEG too, and on its dark canvas a saturated blue pen is all
+    but black in luma. A dim photo of paper and a blackboard's chalk keep their luma."""
+    brightest = np.percentile(luma[::2, ::2], 99.9)
+    if brightest >= 255 - 2 * BRIGHTER_IN_COLOUR:  # half luma, half a channel of at most 255 cannot gain enough
+        return luma
+    bgr = cv2.imdecode(buffer, _REDUCED_COLOR[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
+    if bgr is None:
+        return luma
+    mixed = _gray_of_colour(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return mixed if np.percentile(mixed[::2, ::2], 99.9) > brightest + BRIGHTER_IN_COLOUR else luma
 
 
 def _gray_of_colour(rgb: np.ndarray) -> np.ndarray:
