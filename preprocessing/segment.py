@@ -67,7 +67,14 @@ class Blob:
 
 
 def _belong_together(a: Blob, b: Blob) -> bool:
-    """Pieces of one digit: stacked and close (a 5's flag), or one within the other's width (a 4)."""
+    """Pieces of one digit: their boxes as one digit's pieces lie, and near each other if one is a long line."""
+    if not _boxes_belong_together(a, b):
+        return False
+    return _near_if_a_line(a, b) if max(a.h, a.w) < max(b.h, b.w) else _near_if_a_line(b, a)
+
+
+def _boxes_belong_together(a: Blob, b: Blob) -> bool:
+    """Pieces of one digit by their boxes: stacked and close (a 5's flag), or one within the other's width (a 4)."""
     x_overlap = min(a.right, b.right) - max(a.x, b.x)
     y_overlap = min(a.bottom, b.bottom) - max(a.y, b.y)
     small, big = (a, b) if a.h < b.h else (b, a)  # by height
@@ -93,6 +100,31 @@ def _belong_together(a: Blob, b: Blob) -> bool:
         # A speck or a dot farther off than twice its size is not part of the digit (a drawing app's palette).
         return gap < 0.25 * big.h and gap <= 2 * max(small.w, small.h)
     return gap < 0.04 * big.h and x_overlap >= 0.7 * min(a.w, b.w)
+
+
+def _near_if_a_line(small: Blob, big: Blob) -> bool:
+    """Whether the small piece comes near the big one's strokes when those make a long straight line and the
+    piece lies beside it (a pen lying aslant on the page, whose box holds much paper and perhaps a digit); True
+    otherwise, as for a piece beyond the line's end (the rest of a stroke that broke)."""
+    # A pen is one piece of ink, or two or three (its edges apart where it shines); a texture's grown pieces,
+    # which would take long to measure, have many. A flat piece is no digit, and may be a 7's bar drawn apart.
+    if len(big.contours) > 3 or max(small.h, small.w) >= 0.5 * max(big.h, big.w) or small.h < 0.5 * small.w:
+        return True
+    outline = np.concatenate(big.contours)
+    if not is_straight(outline, STRAIGHT_STROKE):
+        return True
+    line = StraightPiece.of(outline)
+    (ux, uy), (cx, cy) = line.direction, line.centre
+    along = (outline[:, 0, 0] - cx) * ux + (outline[:, 0, 1] - cy) * uy
+    centre = (small.x + small.w / 2 - cx) * ux + (small.y + small.h / 2 - cy) * uy
+    if not along.min() <= centre <= along.max():
+        return True
+    reach = 0.25 * max(small.h, small.w)
+    return any(
+        abs(cv2.pointPolygonTest(stroke, (float(x), float(y)), True)) <= reach
+        for stroke in big.contours
+        for x, y in np.concatenate(small.contours).reshape(-1, 2)
+    )
 
 
 def _group(blobs: list[Blob]) -> list[Blob]:
@@ -507,9 +539,17 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     on_a_line = {
         i for i, piece in straight.items() if any(on_one_line(piece, line) for line in lines if line is not piece)
     }
-    tallest_shaped = max((b.h for i, b in enumerate(candidates) if i not in straight), default=math.inf)
+    # A pen lying aslant may be no taller than the digits, but it is much longer: measured along the stroke too
+    # (a 1 may be taller than the digits beside it, and slant). Without other digits, the shortest straight
+    # stroke is the measure: a 1 beside a pen.
+    length = {i: max(cv2.minAreaRect(piece.points)[1]) for i, piece in straight.items()}
+    tallest_shaped = max((b.h for i, b in enumerate(candidates) if i not in straight), default=0)
+    digit_length = tallest_shaped or min(length.values(), default=0)
     candidates = [
-        b for i, b in enumerate(candidates) if i not in straight or (i not in on_a_line and b.h <= 1.4 * tallest_shaped)
+        b
+        for i, b in enumerate(candidates)
+        if i not in straight
+        or (i not in on_a_line and b.h <= 1.4 * (tallest_shaped or math.inf) and length[i] <= 2 * digit_length)
     ]
     tallest = max((b.h for b in candidates or blots), default=0)
     candidates = [b for b in candidates + blots if b.h >= 0.35 * tallest]

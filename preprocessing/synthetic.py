@@ -8,7 +8,8 @@ digits from a `DigitSource` drawn with a random pen and multiplied into the pape
 images to train the model on. Kinds: "single" (one digit), "number" (2-6 digits),
 "two_rows" (two numbers one above the other, text "12 345"), "blank" (no digit), "inverted" (light on
 dark: blackboard, dark-mode drawing app, inverted whiteboard photo), "touching" (2-4 digits written so
-close that neighbours run into each other) and "tilted" (2-6 digits, the phone held 5-20 degrees askew).
+close that neighbours run into each other), "tilted" (2-6 digits, the phone held 5-20 degrees askew) and
+"with_pen" (1-4 digits and the pen or pencil that wrote them lying on the page beside them).
 
 Every glyph is a stroke graph (points joined by edges, units of digit height) redrawn at the pen's width,
 so MNIST digits can be written with a 2 px ballpoint as well as a marker. All randomness comes from one
@@ -30,7 +31,7 @@ from preprocessing.ink import Ink
 from preprocessing.recognize import candidate_pieces, crop, digit_crops, find_blobs
 from preprocessing.segment import Blob
 
-KINDS = ("single", "number", "two_rows", "blank", "inverted", "touching", "tilted")
+KINDS = ("single", "number", "two_rows", "blank", "inverted", "touching", "tilted", "with_pen")
 TRAINING_KINDS = ("single", "number", "single", "two_rows", "number", "inverted")
 
 # (width, height) and how often phones/Telegram give them.
@@ -906,7 +907,7 @@ def _paper_pen(rng: np.random.Generator, short: int) -> Pen:
 
 def _digit_rows(kind: str, rng: np.random.Generator) -> list[list[int]]:
     # Apart: every entry of `counts` below draws, and the other kinds' photos depend on those draws.
-    one_row = {"touching": (2, 5), "tilted": (2, 7)}  # how many digits: from, up to but not
+    one_row = {"touching": (2, 5), "tilted": (2, 7), "with_pen": (1, 5)}  # how many digits: from, up to but not
     if kind in one_row:
         return [[int(d) for d in rng.integers(0, 10, int(rng.integers(*one_row[kind])))]]
     counts = {
@@ -1029,6 +1030,54 @@ def _screenshot(
     return _bgr(image * 255), _boxes(strokes, width)
 
 
+# Pens and pencils lying on the page (RGB): black, blue, white and red plastic, a yellow pencil.
+PEN_BODIES = ((0.12, 0.12, 0.14), (0.15, 0.22, 0.6), (0.85, 0.85, 0.88), (0.7, 0.12, 0.1), (0.92, 0.72, 0.15))
+
+
+def _lay_pen(rng: np.random.Generator, scene: np.ndarray, keep_clear: list[tuple[float, ...]], height: float) -> None:
+    """A pen or pencil lying on the page, in place: several digits long, a good part of one thick, at any angle,
+    perhaps running off the photo, clear of the digits by a third of their height; a round body with a shine
+    along it and a soft shadow beside it."""
+    h, w = scene.shape[1:]
+    thickness = max(4.0, rng.uniform(0.15, 0.45) * height)
+    half = rng.uniform(2.5, 7) * height / 2
+    margin = 0.3 * height + thickness / 2
+    for _ in range(100):
+        angle = rng.uniform(0, math.pi)
+        centre = rng.uniform((0, 0), (w, h))
+        along = np.array([math.cos(angle), math.sin(angle)])
+        ends = centre - half * along, centre + half * along
+        if all(_segment_distance(box, *ends) > margin for box in keep_clear):
+            break
+    else:
+        return
+    ends = [tuple(np.round(end).astype(int)) for end in ends]
+    shadow = np.zeros((h, w), np.float32)
+    offset = np.round(rng.uniform(0.1, 0.4) * thickness * rng.normal(size=2)).astype(int)
+    cv2.line(shadow, tuple(ends[0] + offset), tuple(ends[1] + offset), 1.0, round(thickness))
+    shadow = cv2.GaussianBlur(shadow, (0, 0), max(1.0, 0.3 * thickness))
+    scene *= 1 - rng.uniform(0.15, 0.4) * shadow
+    body = np.array(PEN_BODIES[rng.integers(len(PEN_BODIES))]) * rng.uniform(0.8, 1.0)
+    # Round: darker towards its edges, and a highlight a little off its middle.
+    for share, shade in ((1.0, 0.55), (0.75, 0.8), (0.45, 1.0)):
+        for channel, colour in zip(scene, body):
+            cv2.line(channel, ends[0], ends[1], float(colour * shade), max(1, round(share * thickness)), cv2.LINE_AA)
+    if rng.random() < 0.7:
+        shine = np.round(rng.uniform(-0.2, 0.2) * thickness * np.array([-along[1], along[0]])).astype(int)
+        for channel, colour in zip(scene, body):
+            shade = float(min(1.0, colour + 0.5))
+            cv2.line(channel, tuple(ends[0] + shine), tuple(ends[1] + shine), shade, max(1, round(0.12 * thickness)))
+
+
+def _segment_distance(box: tuple[float, ...], start: np.ndarray, end: np.ndarray) -> float:
+    """The distance from the segment start-end to the box (x0, y0, x1, y1): 0 when it crosses the box."""
+    x0, y0, x1, y1 = box
+    points = start + np.linspace(0, 1, 200)[:, None] * (end - start)
+    dx = np.maximum(0, np.maximum(x0 - points[:, 0], points[:, 0] - x1))
+    dy = np.maximum(0, np.maximum(y0 - points[:, 1], points[:, 1] - y1))
+    return float(np.hypot(dx, dy).min())
+
+
 def _surface(kind: str, rng: np.random.Generator) -> str:
     if kind == "inverted":
         return str(rng.choice(("blackboard", "screenshot", "whiteboard"), p=(0.4, 0.35, 0.25)))
@@ -1090,6 +1139,8 @@ def render_photo(kind: str, seed: int, digits: DigitSource) -> SyntheticPhoto:
             _add_table(rng, scene, boxes)
     if strokes:
         _ink(rng, scene, _draw(strokes, w, h, width), pen)
+    if kind == "with_pen":
+        _lay_pen(rng, scene, boxes, height)
 
     exposure = rng.uniform(1.0, 1.5) if surface == "blackboard" else rng.uniform(0.88, 1.12)
     scene *= _lighting(rng, w, h) * np.float32(255 * exposure)

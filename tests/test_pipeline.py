@@ -406,6 +406,28 @@ def test_a_page_edge_is_not_a_one(bottom_x):
     assert min(b.x for b in rows[0]) > 100
 
 
+def pen_on(page: np.ndarray, start: tuple[int, int], end: tuple[int, int], thickness: int) -> None:
+    """A pen lying on the page: a dark round body with a shine along it."""
+    cv2.line(page, start, end, 50, thickness, cv2.LINE_AA)
+    cv2.line(page, start, end, 170, max(1, thickness // 6), cv2.LINE_AA)
+
+
+def test_a_pen_lying_aslant_does_not_take_the_digit_in_its_box(recognizer):
+    page = paper()
+    pen_on(page, (200, 60), (1100, 900), 26)
+    write(page, "5", 300, 800, 150, 10)  # inside the pen's box, far from the pen
+    assert recognizer.recognize(jpeg(page)).text == "5"
+
+
+def test_a_pen_much_longer_than_the_one_beside_it_is_not_a_one(recognizer):
+    page = paper()
+    pen_on(page, (600, 300), (1150, 700), 24)
+    cv2.line(page, (300, 400), (320, 600), 40, 12, cv2.LINE_AA)  # a 1 written as one straight stroke
+    assert recognizer.recognize(jpeg(page)).text == "1"
+    cv2.line(page, (420, 400), (440, 600), 40, 12, cv2.LINE_AA)
+    assert recognizer.recognize(jpeg(page)).text == "11"
+
+
 def test_a_piece_of_a_tilted_page_edge_between_its_breaks_is_not_a_one():
     page = paper()
     # A page edge tilted 4 degrees, broken twice: the pieces at the ends run off the photo.
@@ -476,8 +498,14 @@ def test_grouping_leaves_no_two_pieces_that_belong_together():
     # Many pieces, some wide (a wide piece reaching far right must still be found by those it reaches).
     rng = np.random.default_rng(0)
     boxes = np.column_stack([rng.integers(0, 2000, 3000), rng.integers(0, 300, 3000), rng.integers(1, 40, 3000)])
+
+    def piece(x: int, y: int, w: int, h: int) -> Blob:  # ink filling its box
+        return Blob(
+            x, y, w, h, [np.array([[[x, y]], [[x + w - 1, y]], [[x + w - 1, y + h - 1]], [[x, y + h - 1]]], np.int32)]
+        )
+
     pieces = [
-        Blob(int(x), int(y), int(w) * (8 if i % 97 == 0 else 1), int(rng.integers(1, 40)))
+        piece(int(x), int(y), int(w) * (8 if i % 97 == 0 else 1), int(rng.integers(1, 40)))
         for i, (x, y, w) in enumerate(boxes)
     ]
     grouped = segment._group(pieces)

@@ -1,5 +1,6 @@
 """The synthetic photo generator: deterministic, decodable, and honest about text and digit boxes."""
 
+import math
 import re
 
 import cv2
@@ -14,6 +15,7 @@ from preprocessing.synthetic import (
     DigitSource,
     SyntheticPhoto,
     _piece_label,
+    _segment_distance,
     cropped_to_digits,
     glyph_ink,
     make_photos,
@@ -32,6 +34,7 @@ TEXT_FORMATS = {
     "inverted": r"\d{1,3}",
     "touching": r"\d{2,4}",
     "tilted": r"\d{2,6}",
+    "with_pen": r"\d{1,4}",
 }
 
 
@@ -179,3 +182,10 @@ def test_hershey_fonts_can_be_left_out(hershey):
         for _ in range(20):
             digits.glyph(label, rng)
     assert any(key[0] == "hershey" for key in digits._cache) == hershey
+
+
+def test_the_pen_lying_on_the_page_is_measured_from_the_digits_boxes():
+    box = (100.0, 100.0, 200.0, 300.0)
+    assert _segment_distance(box, np.array([0.0, 0.0]), np.array([400.0, 400.0])) == 0  # across the box
+    assert _segment_distance(box, np.array([250.0, 0.0]), np.array([250.0, 500.0])) == pytest.approx(50)
+    assert _segment_distance(box, np.array([0.0, 350.0]), np.array([50.0, 350.0])) == pytest.approx(math.hypot(50, 50))
