@@ -24,6 +24,8 @@ STRAIGHTNESS = 0.04  # a paper line bows by at most this fraction of its length
 LIGHT_PAPER = 160  # a photo whose median grey is this bright is paper; darker may be either polarity
 CLEAR_STROKES = 1.3  # light on dark when its brightest details outdo its darkest by this factor, or vice versa
 DARK_SURFACE = 90  # without clear strokes, a photo whose median grey is below this is a board or a screen
+BAR_LENGTH, BAR_STRAIGHTNESS = 0.15, 0.25  # a piece of ink this long (of the short side) and this straight ...
+PEN_DARKER = 0.8  # ... is a pen lying on the page when the rest of the ink is this much fainter
 PAGE_BRIGHTNESS = 0.6  # the page is at least this bright relative to the brightest paper; darker is table or floor
 
 
@@ -290,6 +292,18 @@ def remove_paper_lines(
     return mask & ~(lines & faint), lone
 
 
+def _long_straight_pieces(ink: np.ndarray) -> np.ndarray | None:
+    """Pieces of ink (uint8 0/255) as long as BAR_LENGTH of the short side and straight, grown by a pixel;
+    None when there are none."""
+    contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    length = BAR_LENGTH * min(ink.shape)
+    bars = [c for c in contours if max(cv2.boundingRect(c)[2:]) >= length and is_straight(c, BAR_STRAIGHTNESS)]
+    if not bars:
+        return None
+    drawn = cv2.drawContours(np.zeros_like(ink), bars, -1, 255, thickness=-1)
+    return cv2.dilate(drawn, np.ones((3, 3), np.uint8))
+
+
 def find_ink(gray: np.ndarray, closing: int | None = None) -> Ink:
     """`closing`: the paper estimate's, see paper_brightness; give the whole photo's when `gray` is a part of it."""
     inverted = is_light_on_dark(gray)
@@ -312,6 +326,14 @@ def find_ink(gray: np.ndarray, closing: int | None = None) -> Ink:
     inner[edge:-edge, edge:-edge] = page[edge:-edge, edge:-edge]
     strongest_on_page = percentile(sample, 99.95, where=inner) if inner.any() else strongest
     threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest_on_page)
+    # A pen lying on the page is darker than faint writing beside it: the writing's own strongest ink sets the
+    # threshold then, measured without long straight pieces, when those were what was darkest and the rest is
+    # writing, strong enough to set a threshold above MIN_INK_CONTRAST (a lone 1's rest is paper).
+    bars = _long_straight_pieces(cv2.threshold(sample, threshold, 255, cv2.THRESH_BINARY)[1] & inner)
+    if bars is not None:
+        strongest_writing = percentile(sample, 99.95, where=inner & ~bars)
+        if MIN_INK_CONTRAST * 255 < RELATIVE_THRESHOLD * strongest_writing < PEN_DARKER * threshold:
+            threshold = RELATIVE_THRESHOLD * strongest_writing
     mask = cv2.threshold(darkness, threshold, 255, cv2.THRESH_BINARY)[1]
     off_page_threshold = RELATIVE_THRESHOLD * strongest
     if off_page_threshold > threshold:

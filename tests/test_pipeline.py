@@ -428,6 +428,15 @@ def test_a_pen_much_longer_than_the_one_beside_it_is_not_a_one(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "11"
 
 
+@pytest.mark.parametrize("text", ["7", "38"])
+def test_faint_digits_beside_a_dark_pen_are_read(recognizer, text):
+    # The pen is the darkest ink on the page: by it, the threshold had left these digits out.
+    page = paper()
+    pen_on(page, (150, 150), (1100, 330), 30)
+    cv2.putText(page, text, (500, 800), cv2.FONT_HERSHEY_SIMPLEX, 8, 130, 5, cv2.LINE_AA)  # a faint pencil
+    assert recognizer.recognize(jpeg(page)).text == text
+
+
 def test_a_piece_of_a_tilted_page_edge_between_its_breaks_is_not_a_one():
     page = paper()
     # A page edge tilted 4 degrees, broken twice: the pieces at the ends run off the photo.
