@@ -31,6 +31,7 @@ MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
 NEIGHBOUR_REACH = 2.5
 MAX_SLOPE = 0.58
 STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at any angle, is a straight stroke
+BAR = 0.25  # ... and one this wide, a bar: a pen lying on the page too, when much longer than the digits
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
 
@@ -539,18 +540,20 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     on_a_line = {
         i for i, piece in straight.items() if any(on_one_line(piece, line) for line in lines if line is not piece)
     }
-    # A pen lying aslant may be no taller than the digits, but it is much longer: measured along the stroke too
-    # (a 1 may be taller than the digits beside it, and slant). Without other digits, the shortest straight
-    # stroke is the measure: a 1 beside a pen.
-    length = {i: max(cv2.minAreaRect(piece.points)[1]) for i, piece in straight.items()}
-    tallest_shaped = max((b.h for i, b in enumerate(candidates) if i not in straight), default=0)
-    digit_length = tallest_shaped or min(length.values(), default=0)
+    tallest_shaped = max((b.h for i, b in enumerate(candidates) if i not in straight), default=math.inf)
     candidates = [
-        b
-        for i, b in enumerate(candidates)
-        if i not in straight
-        or (i not in on_a_line and b.h <= 1.4 * (tallest_shaped or math.inf) and length[i] <= 2 * digit_length)
+        b for i, b in enumerate(candidates) if i not in straight or (i not in on_a_line and b.h <= 1.4 * tallest_shaped)
     ]
+    # A pen lying aslant may be no taller than the digits, but it is much longer, measured along it (a 1 may be
+    # taller than the digits beside it, and slant), and may be thick. Without other digits, the shortest such bar
+    # is the measure: a 1 beside a pen. A pen is one to three pieces of ink (see _near_if_a_line).
+    sides = {
+        i: cv2.minAreaRect(np.concatenate(b.contours))[1] for i, b in enumerate(candidates) if len(b.contours) <= 3
+    }
+    bar_length = {i: max(two) for i, two in sides.items() if min(two) <= BAR * max(two)}
+    digit_height = max((b.h for i, b in enumerate(candidates) if i not in bar_length), default=0)
+    longest = 2 * (digit_height or min(bar_length.values(), default=0))
+    candidates = [b for i, b in enumerate(candidates) if bar_length.get(i, 0) <= longest]
     tallest = max((b.h for b in candidates or blots), default=0)
     candidates = [b for b in candidates + blots if b.h >= 0.35 * tallest]
     if len(candidates) > MAX_DIGITS:

@@ -428,6 +428,13 @@ def test_a_pen_much_longer_than_the_one_beside_it_is_not_a_one(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "11"
 
 
+def test_a_thick_pen_much_longer_than_the_digits_is_not_a_one(recognizer):
+    page = paper()
+    pen_on(page, (750, 250), (1000, 600), 80)  # a marker: a fifth as thick as it is long
+    write(page, "6", 300, 600, 130, 10)
+    assert recognizer.recognize(jpeg(page)).text == "6"
+
+
 @pytest.mark.parametrize("text", ["7", "38"])
 def test_faint_digits_beside_a_dark_pen_are_read(recognizer, text):
     # The pen is the darkest ink on the page: by it, the threshold had left these digits out.
