@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from preprocessing.ink import Ink, StraightPiece, is_straight, on_one_line, percentile
+from preprocessing.ink import BAR_STRAIGHTNESS, Ink, StraightPiece, is_straight, on_one_line, percentile
 
 MIN_DIGIT_HEIGHT_FRACTION = 0.025  # of the working image's short side; smaller is a speck
 MAX_DIGIT_HEIGHT_FRACTION = 0.95  # of the image's height: a portrait photo's digit may be taller than it is wide
@@ -31,7 +31,9 @@ MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
 NEIGHBOUR_REACH = 2.5
 MAX_SLOPE = 0.58
 STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at any angle, is a straight stroke
-BAR = 0.25  # ... and one this wide, a bar: a pen lying on the page too, when much longer than the digits
+# A pen lying on the page is one piece of ink, or two or three (its edges apart where it shines); a texture's
+# grown pieces, which would take long to measure, have many.
+MAX_PEN_PIECES = 3
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
 
@@ -107,9 +109,9 @@ def _near_if_a_line(small: Blob, big: Blob) -> bool:
     """Whether the small piece comes near the big one's strokes when those make a long straight line and the
     piece lies beside it (a pen lying aslant on the page, whose box holds much paper and perhaps a digit); True
     otherwise, as for a piece beyond the line's end (the rest of a stroke that broke)."""
-    # A pen is one piece of ink, or two or three (its edges apart where it shines); a texture's grown pieces,
-    # which would take long to measure, have many. A flat piece is no digit, and may be a 7's bar drawn apart.
-    if len(big.contours) > 3 or max(small.h, small.w) >= 0.5 * max(big.h, big.w) or small.h < 0.5 * small.w:
+    # A flat piece is no digit, and may be a 7's bar drawn apart.
+    not_a_pen = len(big.contours) > MAX_PEN_PIECES
+    if not_a_pen or max(small.h, small.w) >= 0.5 * max(big.h, big.w) or small.h < 0.5 * small.w:
         return True
     outline = np.concatenate(big.contours)
     if not is_straight(outline, STRAIGHT_STROKE):
@@ -121,10 +123,11 @@ def _near_if_a_line(small: Blob, big: Blob) -> bool:
     if not along.min() <= centre <= along.max():
         return True
     reach = 0.25 * max(small.h, small.w)
+    points = np.concatenate(small.contours).reshape(-1, 2)
     return any(
         abs(cv2.pointPolygonTest(stroke, (float(x), float(y)), True)) <= reach
         for stroke in big.contours
-        for x, y in np.concatenate(small.contours).reshape(-1, 2)
+        for x, y in points
     )
 
 
@@ -546,11 +549,13 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     ]
     # A pen lying aslant may be no taller than the digits, but it is much longer, measured along it (a 1 may be
     # taller than the digits beside it, and slant), and may be thick. Without other digits, the shortest such bar
-    # is the measure: a 1 beside a pen. A pen is one to three pieces of ink (see _near_if_a_line).
+    # is the measure: a 1 beside a pen. A bar is as straight as ink.find_ink's.
     sides = {
-        i: cv2.minAreaRect(np.concatenate(b.contours))[1] for i, b in enumerate(candidates) if len(b.contours) <= 3
+        i: cv2.minAreaRect(np.concatenate(b.contours))[1]
+        for i, b in enumerate(candidates)
+        if len(b.contours) <= MAX_PEN_PIECES
     }
-    bar_length = {i: max(two) for i, two in sides.items() if min(two) <= BAR * max(two)}
+    bar_length = {i: max(two) for i, two in sides.items() if min(two) <= BAR_STRAIGHTNESS * max(two)}
     digit_height = max((b.h for i, b in enumerate(candidates) if i not in bar_length), default=0)
     longest = 2 * (digit_height or min(bar_length.values(), default=0))
     candidates = [b for i, b in enumerate(candidates) if bar_length.get(i, 0) <= longest]
