@@ -20,6 +20,7 @@ LONE_LINE_SPAN = 0.8  # ... and one this long is, even alone
 PIECE_SPAN = 0.1  # a piece of a line broken by the digits written across it spans at least this much
 LINE_COVERAGE = 0.7  # ... and its pieces cover at least this fraction of the line
 MAX_LINE_PIECES = 20  # more straight pieces in one direction than this is ruling or a texture
+LINE_UNDER_INK = 1.6  # ink this many times as dark as a paper line is written over it, and kept
 STRAIGHTNESS = 0.04  # a paper line bows by at most this fraction of its length
 LIGHT_PAPER = 160  # a photo whose median grey is this bright is paper; darker may be either polarity
 CLEAR_STROKES = 1.3  # light on dark when its brightest details outdo its darkest by this factor, or vice versa
@@ -286,8 +287,10 @@ def remove_paper_lines(
     )
     line_ink = cv2.threshold(darkness, 0.5 * threshold, 255, cv2.THRESH_BINARY)[1] & lines
     line_darkness = percentile(darkness, 50, where=line_ink)
-    # Ink written over a line is clearly darker than the line alone: keep it.
-    keep_above = math.ceil(max(1.6 * line_darkness, line_darkness + 50)) - 1
+    # Ink written over a line is clearly darker than the line alone: keep it. Relative to the line only: a faint
+    # ballpoint running along faint squared paper's line is some 2.5 times as dark, and a margin of 50 grey
+    # levels on top had cut its digit apart there.
+    keep_above = math.ceil(LINE_UNDER_INK * line_darkness) - 1
     faint = cv2.threshold(darkness, keep_above, 255, cv2.THRESH_BINARY_INV)[1]
     return mask & ~(lines & faint), lone
 

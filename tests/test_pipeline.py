@@ -491,6 +491,24 @@ def test_the_crossings_of_faint_squared_paper_are_left_out_of_the_digits(recogni
     assert recognizer.recognize(jpeg(page)).text == "69"
 
 
+@pytest.mark.parametrize("ink, line", [(0.8, 0.84), (0.75, 0.86)])  # share of the light each lets through
+def test_a_faint_stroke_running_along_a_squared_papers_line_is_kept(recognizer, ink, line):
+    page = paper().astype(np.float32)
+    grid, stroke = np.zeros(page.shape, np.uint8), np.zeros(page.shape, np.uint8)
+    for x in range(40, 1280, 100):
+        cv2.line(grid, (x, 0), (x, 959), 1, 2)
+    for y in range(30, 960, 100):
+        cv2.line(grid, (0, y), (1279, y), 1, 2)
+    # A tall ballpoint 0 whose sides run along two of the lines for some 100 px: it had been cut apart there.
+    cv2.ellipse(stroke, (640, 480), (100, 260), 0, 0, 360, 1, 3, cv2.LINE_AA)
+    page[grid > 0] *= line
+    page[stroke > 0] *= ink
+    page = np.clip(page, 0, 255).astype(np.uint8)
+    rows, _ = blobs_of(page)
+    assert [len(row) for row in rows] == [1]
+    assert recognizer.recognize(jpeg(page)).text == "0"
+
+
 def test_blots_are_not_digits():
     page = paper()
     for x in (150, 260, 370):  # a binder's punched holes, or a drawing app's colour swatches
