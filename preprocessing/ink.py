@@ -246,7 +246,12 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     # Ruling comes in families; one long stroke alone (the stem of a big 4) is handwriting.
     family = [c for c in pieces if span(c) >= LINE_SPAN]
     if len(family) >= 3:
-        cv2.drawContours(lines, family, -1, 1, thickness=-1)
+        # With the pieces a digit broke off one of the lines, at the photo's edge (on one line with it).
+        whole = [StraightPiece.of(c) for c in family]
+        broken_off = [
+            c for c in pieces if span(c) < LINE_SPAN and any(on_one_line(StraightPiece.of(c), line) for line in whole)
+        ]
+        cv2.drawContours(lines, family + broken_off, -1, 1, thickness=-1)
         return lines & runs, []
     # A line alone (a margin, a page edge) crosses most of the frame. Digits written across it break it
     # into pieces on one line, which cover most of it (unlike the bases of digits on one baseline).

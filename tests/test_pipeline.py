@@ -509,6 +509,19 @@ def test_a_faint_stroke_running_along_a_squared_papers_line_is_kept(recognizer, 
     assert recognizer.recognize(jpeg(page)).text == "0"
 
 
+def test_a_piece_of_a_squared_papers_line_broken_off_at_the_photos_edge_is_removed():
+    page = paper().astype(np.float32)
+    grid = np.zeros(page.shape, np.uint8)
+    for x in range(20, 1280, 90):
+        cv2.line(grid, (x, 0), (x, 959), 1, 2)
+    for y in range(30, 960, 90):
+        cv2.line(grid, (0, y), (1279, y), 1, 2)
+    grid[380:400, 1064:1104] = 0  # where a digit's stroke broke the line: the piece beyond is short
+    page[grid > 0] *= 0.8
+    ink = find_ink(decode_image(jpeg(np.clip(page, 0, 255).astype(np.uint8))).gray)
+    assert not ink.mask[190:200, 560:].any(), "the piece beyond the break is on the line, and paper too"
+
+
 def test_blots_are_not_digits():
     page = paper()
     for x in (150, 260, 370):  # a binder's punched holes, or a drawing app's colour swatches
