@@ -63,6 +63,11 @@ MAX_PAPER_SPREAD = 0.75
 # and the judge's doubts about narrower blobs are mostly wrong (a boxy 0 had been cut into "11").
 CUT_ABOVE = 0.7
 CUT_WIDER_THAN = 0.6
+# A blob find_digits cut at thin necks is put back together when the judge says it is one digit (below its own
+# boundary) and the whole reads as one digit more likely than its pieces each do: a 0 written flat and open at the
+# top has a neck in its bottom stroke. Judged one digit, not only read better: "23" written into each other reads
+# as a fair "2" whole.
+KEEP_WHOLE_BELOW = 0.5
 
 # Writing sloping by more degrees than this is levelled before its digits are found (a page turned under the
 # phone). Of 900 development photos of numbers turned 5-20 degrees, 767 were read before levelling, 851 at 4
@@ -230,6 +235,9 @@ class Recognizer:
         crops = _crops(found.blobs, found.ink)
         probabilities, not_one_digit = self.classifier.read(crops)
         if self.classifier.judges_pieces:
+            found.blobs, crops, probabilities, not_one_digit = self._whole_where_one(
+                found, crops, probabilities, not_one_digit
+            )
             found.blobs, crops, probabilities = self._cut_where_not_one(found, crops, probabilities, not_one_digit)
         digits = []
         for (row_index, blob), crop_, p in zip(found.blobs, crops, probabilities):
@@ -240,6 +248,42 @@ class Recognizer:
         text = " ".join("".join(str(d.digit) for d in digits if d.row == row_index) for row_index in rows)
         status = OK if all(d.confidence >= self.threshold for d in digits) else UNSURE
         return Recognition(status, text, digits, photo=image.gray, scale=image.scale)
+
+    def _whole_where_one(
+        self, found: "_Found", crops: np.ndarray, probabilities: np.ndarray, not_one_digit: np.ndarray
+    ) -> tuple[list[tuple[int, Blob]], np.ndarray, np.ndarray, np.ndarray]:
+        """Blobs that find_digits cut at thin necks put back together where the network judges the whole one
+        digit and reads it more likely as one digit than the pieces as one digit each (the score of
+        _most_likely_digits): a 0 written flat and open at the top had been cut into "(" and ")". The blobs,
+        their crops and the network's two readings."""
+        wholes = list(
+            {id(blob.cut_from): blob.cut_from for _, blob in found.blobs if blob.cut_from is not None}.values()
+        )
+        if not wholes:
+            return found.blobs, crops, probabilities, not_one_digit
+        whole_crops = np.stack([crop(whole, found.ink) for whole in wholes])
+        whole_probabilities, whole_not_one = self.classifier.read(whole_crops)
+        pieces_score = {id(whole): 0.0 for whole in wholes}
+        for (_, blob), p, p_not in zip(found.blobs, probabilities, not_one_digit):
+            if blob.cut_from is not None:
+                pieces_score[id(blob.cut_from)] += _one_digit_score(p, p_not)
+        put_back = {
+            id(whole): (whole, whole_crop, p, p_not)
+            for whole, whole_crop, p, p_not in zip(wholes, whole_crops, whole_probabilities, whole_not_one)
+            if p_not < KEEP_WHOLE_BELOW and _one_digit_score(p, p_not) > pieces_score[id(whole)]
+        }
+        # ((row, blob), crop, probabilities, P(not one digit)) in reading order; a whole in its first piece's place
+        readings, placed = [], set()
+        for (row, blob), crop_, p, p_not in zip(found.blobs, crops, probabilities, not_one_digit):
+            key = id(blob.cut_from) if blob.cut_from is not None else None
+            if key not in put_back:
+                readings.append(((row, blob), crop_, p, p_not))
+            elif key not in placed:
+                placed.add(key)
+                whole, whole_crop, whole_p, whole_p_not = put_back[key]
+                readings.append(((row, whole), whole_crop, whole_p, whole_p_not))
+        blobs, new_crops, new_probabilities, new_not_one = zip(*readings)
+        return list(blobs), np.stack(new_crops), np.stack(new_probabilities), np.array(new_not_one)
 
     def _cut_where_not_one(
         self, found: "_Found", crops: np.ndarray, probabilities: np.ndarray, not_one_digit: np.ndarray
@@ -268,10 +312,7 @@ def _most_likely_digits(
     crops = np.stack([crop(pieces[key], ink) for key in keys])
     probabilities, not_one_digit = classifier.read(crops)
     # The top digit's probability counts too: a wide 0 judged doubtful is kept whole when no cut reads better.
-    score = {
-        key: math.log(max(1.0 - float(p_not), 1e-9)) + math.log(max(float(p.max()), 1e-9))
-        for key, p, p_not in zip(keys, probabilities, not_one_digit)
-    }
+    score = {key: _one_digit_score(p, p_not) for key, p, p_not in zip(keys, probabilities, not_one_digit)}
     best: list[tuple[float, int | None]] = [(0.0, None)] + [(-math.inf, None)] * (len(cuts) - 1)
     for j in range(1, len(cuts)):
         for i in range(j):
@@ -290,6 +331,11 @@ def _most_likely_digits(
         [crops[index[key]] for key in path],
         probabilities[[index[key] for key in path]],
     )
+
+
+def _one_digit_score(p: np.ndarray, p_not_one: float) -> float:
+    """How likely a crop is one digit and that digit: log P(one digit) + log P(its top digit)."""
+    return math.log(max(1.0 - float(p_not_one), 1e-9)) + math.log(max(float(p.max()), 1e-9))
 
 
 def _scaling(scale: float, x: int = 0, y: int = 0) -> np.ndarray:

@@ -48,6 +48,7 @@ class Blob:
     h: int
     contours: list[np.ndarray] = field(default_factory=list, repr=False)
     blot: bool = False  # solid ink, kept only for a closer look to judge (find_digits' keep_blots_below)
+    cut_from: "Blob | None" = field(default=None, repr=False)  # the blob cut at thin necks into this and others
 
     @property
     def bottom(self) -> int:
@@ -258,6 +259,8 @@ def _split_touching(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     for count in range(min(6, round(blob.w / (0.55 * blob.h))), max(2, round(blob.w / (0.75 * blob.h))) - 1, -1):
         pieces = _cut(blob, inside, columns, count, neck)
         if pieces:
+            for cut in pieces:  # a 0 written flat and open at the top has a neck too: the network may undo the cut
+                cut.cut_from = blob
             return pieces
     return [blob]
 

@@ -277,6 +277,17 @@ def test_narrow_digits_joined_into_a_run_are_cut_into_as_many_as_fit(recognizer)
     assert recognizer.recognize(jpeg(page)).text == "0000"
 
 
+def test_a_zero_written_flat_and_open_at_the_top_is_put_back_together(recognizer):
+    page = paper()
+    # 1.6 x as wide as tall and open at the top: its bottom stroke is a thin neck, and the shapes alone cut it
+    # there into "(" and ")", read "62". The network judges the whole one digit and reads it a 0.
+    cv2.ellipse(page, (640, 480), (140, 90), 0, -60, 240, 40, 6, cv2.LINE_AA)
+    rows, _ = blobs_of(page)
+    assert [len(row) for row in rows] == [2]
+    assert all(blob.cut_from is rows[0][0].cut_from is not None for blob in rows[0])
+    assert recognizer.recognize(jpeg(page)).text == "0"
+
+
 def test_loops_written_into_each_other_are_two_digits(recognizer):
     page = paper()
     # "100" with its 0s overlapping along a stretch of their sides: no thin neck to cut at, but two loops
