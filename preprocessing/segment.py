@@ -481,6 +481,13 @@ def _frames(
     }
 
 
+def _on_an_edge(contour: np.ndarray, edges: list[StraightPiece], short_side: int) -> bool:
+    """Whether a piece of ink is a straight stroke, as long as a digit can be, on one line with one of `edges`."""
+    if max(cv2.boundingRect(contour)[2:]) < MIN_DIGIT_HEIGHT_FRACTION * short_side:
+        return False
+    return is_straight(contour, STRAIGHT_STROKE) and any(on_one_line(StraightPiece.of(contour), e) for e in edges)
+
+
 def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     """Digit candidates in reading order: a list of rows, each a list of blobs left to right.
 
@@ -516,6 +523,11 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
             and is_straight(contour, STRAIGHT_STROKE)
         ):
             off_the_edge.append(StraightPiece.of(contour))
+    # Straight pieces on one line with a page edge, before they are grouped: near a sheet's corner, the rest of
+    # its edges would otherwise join them into one "digit" as tall as the edge, and the digits on the page would
+    # be too small beside it to count.
+    edges = ink.lone_lines + off_the_edge
+    blobs = [b for b in blobs if not (edges and _on_an_edge(b.contours[0], edges, short_side))]
     tall_enough = _join_broken(
         [_without_specks(b) for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
     )

@@ -552,6 +552,20 @@ def test_speckle_the_grown_ink_joins_into_one_piece_is_not_a_digit():
     assert rows[0][0].x > 300, "the 7, not the speckle"
 
 
+def test_the_pieces_of_a_page_edge_near_its_corner_are_not_a_digit():
+    mask = np.zeros((480, 640), np.uint8)
+    # A sheet's corner: its left edge runs off the photo's bottom, broken where the rim of "ink" thins; its
+    # top edge is a short flat piece. Grouped, they were one "digit" as tall as the edge, and the small 0 on the
+    # sheet too small beside it to count.
+    cv2.line(mask, (186, 300), (204, 479), 255, 3)
+    cv2.line(mask, (168, 130), (185, 290), 255, 3)
+    cv2.line(mask, (170, 120), (240, 110), 255, 3)
+    cv2.ellipse(mask, (430, 240), (14, 20), 0, 0, 360, 255, 3)
+    rows = find_digits(Ink(mask.copy(), mask, False, []))
+    assert [len(row) for row in rows] == [1]
+    assert rows[0][0].x > 400, "the 0, not the page's corner"
+
+
 def test_grouping_leaves_no_two_pieces_that_belong_together():
     # Many pieces, some wide (a wide piece reaching far right must still be found by those it reaches).
     rng = np.random.default_rng(0)
