@@ -294,7 +294,7 @@ def remove_paper_lines(
     line_darkness = percentile(darkness, 50, where=line_ink)
     # Ink written over a line is clearly darker than the line alone: keep it. Relative to the line only: a faint
     # ballpoint running along faint squared paper's line is some 2.5 times as dark, and a margin of 50 grey
-    # levels on top had cut its digit apart there.
+    # levels on top had cut its digit apart there. Where two faint lines cross, the crossing may stay as a speck.
     keep_above = math.ceil(LINE_UNDER_INK * line_darkness) - 1
     faint = cv2.threshold(darkness, keep_above, 255, cv2.THRESH_BINARY_INV)[1]
     return mask & ~(lines & faint), lone
