@@ -36,6 +36,10 @@ STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at 
 MAX_PEN_PIECES = 3
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
+# The bits of a page edge or margin beyond its ends lie within this many px of its line (a pixel or two, and the
+# grown ink's half width), each at most MAX_EDGE_GAP of the short side past the one before.
+EDGE_REACH = 5.0
+MAX_EDGE_GAP = 0.1
 
 
 @dataclass
@@ -481,11 +485,47 @@ def _frames(
     }
 
 
-def _on_an_edge(contour: np.ndarray, edges: list[StraightPiece], short_side: int) -> bool:
-    """Whether a piece of ink is a straight stroke, as long as a digit can be, on one line with one of `edges`."""
-    if max(cv2.boundingRect(contour)[2:]) < MIN_DIGIT_HEIGHT_FRACTION * short_side:
-        return False
-    return is_straight(contour, STRAIGHT_STROKE) and any(on_one_line(StraightPiece.of(contour), e) for e in edges)
+def _continuing_edges(blobs: list[Blob], edges: list[StraightPiece], short_side: int) -> set[int]:
+    """Indices of the pieces (one contour each) that continue a page edge or margin beyond its ends: each lies
+    all along the edge's line, and comes at most MAX_EDGE_GAP of the short side past the last piece taken. The
+    line is fitted again with each piece taken: a faint margin breaks into bits between the rules crossing it,
+    and its direction measured on its first bit alone would miss the far ones."""
+    taken: set[int] = set()
+    if len(blobs) > 10 * MAX_DIGITS:  # a texture's many pieces are not followed
+        return taken
+    centres = np.array([(b.x + b.w / 2, b.y + b.h / 2) for b in blobs], np.float32).reshape(-1, 2)
+    half_lengths = np.array([max(b.w, b.h) / 2 for b in blobs], np.float32)
+    for edge in edges:
+        points = edge.points.reshape(-1, 2).astype(np.float32)
+        while True:
+            ux, uy, cx, cy = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+            along = (points[:, 0] - cx) * ux + (points[:, 1] - cy) * uy
+            centre_along = (centres[:, 0] - cx) * ux + (centres[:, 1] - cy) * uy
+            across = np.abs((centres[:, 0] - cx) * uy - (centres[:, 1] - cy) * ux)
+            # From the line's ends to each piece's near end: beyond them, not beside the line.
+            gap = np.maximum(along.min() - centre_along, centre_along - along.max()) - half_lengths
+            following = next(
+                (
+                    int(i)
+                    for i in np.argsort(gap)
+                    if i not in taken
+                    and -EDGE_REACH < gap[i] <= MAX_EDGE_GAP * short_side
+                    and across[i] <= EDGE_REACH
+                    and _along_the_line(blobs[i].contours[0], ux, uy, cx, cy)
+                ),
+                None,
+            )
+            if following is None:
+                break
+            taken.add(following)
+            points = np.concatenate([points, blobs[following].contours[0].reshape(-1, 2).astype(np.float32)])
+    return taken
+
+
+def _along_the_line(contour: np.ndarray, ux: float, uy: float, cx: float, cy: float) -> bool:
+    """Whether all of a piece's outline lies within EDGE_REACH px of the line through (cx, cy) along (ux, uy)."""
+    points = contour.reshape(-1, 2).astype(np.float32)
+    return bool(np.abs((points[:, 0] - cx) * uy - (points[:, 1] - cy) * ux).max() <= EDGE_REACH)
 
 
 def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
@@ -523,11 +563,12 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
             and is_straight(contour, STRAIGHT_STROKE)
         ):
             off_the_edge.append(StraightPiece.of(contour))
-    # Straight pieces on one line with a page edge, before they are grouped: near a sheet's corner, the rest of
+    # Pieces continuing a page edge or margin, left out before they are grouped: near a sheet's corner, the rest of
     # its edges would otherwise join them into one "digit" as tall as the edge, and the digits on the page would
-    # be too small beside it to count.
+    # be too small beside it to count; a faint margin's bits would join into 1s.
     edges = ink.lone_lines + off_the_edge
-    blobs = [b for b in blobs if not (edges and _on_an_edge(b.contours[0], edges, short_side))]
+    on_edges = _continuing_edges(blobs, edges, short_side) if edges else set()
+    blobs = [b for i, b in enumerate(blobs) if i not in on_edges]
     tall_enough = _join_broken(
         [_without_specks(b) for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
     )

@@ -566,6 +566,14 @@ def test_the_pieces_of_a_page_edge_near_its_corner_are_not_a_digit():
     assert rows[0][0].x > 400, "the 0, not the page's corner"
 
 
+def test_a_faint_margin_in_bits_down_to_the_pages_edge_is_not_ones(recognizer):
+    # A development photo (blank, seed 13): a ruled page whose faint margin stops at the page's edge, short of the
+    # frame's (no line alone), and breaks into bits between the rules. Followed bit by bit from its top, which runs
+    # off the photo, they are left out; they had joined into "1 1".
+    photo = render_photo("blank", photo_seed(13, 214), DigitSource.strokes_only())
+    assert recognizer.recognize(photo.image).status == NO_DIGIT
+
+
 def test_grouping_leaves_no_two_pieces_that_belong_together():
     # Many pieces, some wide (a wide piece reaching far right must still be found by those it reaches).
     rng = np.random.default_rng(0)
