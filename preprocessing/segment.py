@@ -491,7 +491,7 @@ def _continuing_edges(blobs: list[Blob], edges: list[StraightPiece], short_side:
     line is fitted again with each piece taken: a faint margin breaks into bits between the rules crossing it,
     and its direction measured on its first bit alone would miss the far ones."""
     taken: set[int] = set()
-    if len(blobs) > 10 * MAX_DIGITS:  # a texture's many pieces are not followed
+    if not edges or len(blobs) > 10 * MAX_DIGITS:  # a texture's many pieces are not followed
         return taken
     centres = np.array([(b.x + b.w / 2, b.y + b.h / 2) for b in blobs], np.float32).reshape(-1, 2)
     half_lengths = np.array([max(b.w, b.h) / 2 for b in blobs], np.float32)
@@ -567,7 +567,7 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     # its edges would otherwise join them into one "digit" as tall as the edge, and the digits on the page would
     # be too small beside it to count; a faint margin's bits would join into 1s.
     edges = ink.lone_lines + off_the_edge
-    on_edges = _continuing_edges(blobs, edges, short_side) if edges else set()
+    on_edges = _continuing_edges(blobs, edges, short_side)
     blobs = [b for i, b in enumerate(blobs) if i not in on_edges]
     tall_enough = _join_broken(
         [_without_specks(b) for b in _group(blobs) if b.h >= MIN_DIGIT_HEIGHT_FRACTION * short_side]
@@ -595,7 +595,7 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     }
     # The other straight pieces, the lines removed with the paper's, and those running off the photo: a page
     # edge tilted too far for the line finder leaves pieces between its breaks.
-    lines = list(straight.values()) + ink.lone_lines + off_the_edge
+    lines = list(straight.values()) + edges
     on_a_line = {
         i for i, piece in straight.items() if any(on_one_line(piece, line) for line in lines if line is not piece)
     }
