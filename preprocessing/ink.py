@@ -241,8 +241,9 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     def span(points: np.ndarray) -> float:
         return cv2.boundingRect(points)[2 if horizontal else 3] / extent
 
-    # Straight, as ruling is in any perspective: the side of a big 0 is as long, but bows.
-    pieces = [c for c in contours if span(c) >= PIECE_SPAN and is_straight(c, STRAIGHTNESS, at_least=4.0)]
+    # Straight, as ruling is in any perspective: the side of a big 0 is as long, but bows. A short piece may be
+    # 5 px wide and straight: the bridge widens a line by 2 px, and a tilted wide line's steps by more.
+    pieces = [c for c in contours if span(c) >= PIECE_SPAN and is_straight(c, STRAIGHTNESS, at_least=5.0)]
     # Ruling comes in families; one long stroke alone (the stem of a big 4) is handwriting.
     family = [c for c in pieces if span(c) >= LINE_SPAN]
     if len(family) >= 3:

@@ -127,6 +127,15 @@ def test_a_margin_line_broken_by_the_digits_across_it_is_removed(recognizer, tex
     assert recognizer.recognize(jpeg(page)).text == text
 
 
+def test_a_wide_margin_line_cut_in_two_is_found_whole():
+    page = paper()
+    cv2.line(page, (200, 0), (176, 959), 150, 5, cv2.LINE_AA)  # a printed margin, 5 px wide, a little tilted
+    cv2.line(page, (120, 600), (420, 600), 60, 30, cv2.LINE_AA)  # a marker's stroke cuts it in two
+    ink = find_ink(decode_image(jpeg(page)).gray)
+    # The short piece below the stroke too: its outline is as wide as the long one's, and that is no bow.
+    assert sorted(round(line.centre[1]) // 100 for line in ink.lone_lines) == [1, 4]
+
+
 def test_the_sides_of_big_zeros_are_not_paper_lines(recognizer):
     # Four long, nearly vertical strokes make a "family" like ruling, but they bow.
     page = paper()
