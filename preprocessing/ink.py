@@ -105,17 +105,18 @@ def percentile(values: np.ndarray, q: float, where: np.ndarray | None = None) ->
 
 
 def _holds_a_page(small: np.ndarray, brightest: int) -> bool:
-    """A sheet of paper on a dark table: a solid region a quarter of the frame wide and high or more, as
-    bright as the brightest in the frame. Chalk and a drawing app's strokes are thin, and a lit patch
-    of a blackboard is duller than the chalk on it."""
+    """A sheet of paper on a dark table: a solid region a quarter of the frame wide and high or more, its
+    brighter part (90th percentile: a sheet lit from one corner is dim elsewhere) as bright as the brightest in
+    the frame, and that light paper. Chalk and a drawing app's strokes are thin, a lit patch of a blackboard is
+    duller than the chalk on it, and a dark wood's lighter half is no paper."""
     bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
     height, width = small.shape
     for label in range(1, count):
         _, _, w, h, area = stats[label]
         if w >= width / 4 and h >= height / 4 and area >= 0.8 * w * h:
-            paper = cv2.mean(small, mask=(labels == label).view(np.uint8))[0]
-            if paper >= 0.85 * brightest:
+            paper = percentile(small, 90, where=(labels == label).view(np.uint8))
+            if paper >= 0.85 * brightest and brightest >= LIGHT_PAPER:
                 return True
     return False
 

@@ -13,7 +13,7 @@ import torch
 from model.checkpoint import DEFAULT_MODEL_PATH
 from model.data import DataUnavailable, load_test
 from preprocessing.recognize import ERROR, NO_DIGIT, OK, UNSURE, Recognizer
-from preprocessing.synthetic import DigitSource, cropped_to_digits, make_photos, score_photos
+from preprocessing.synthetic import DigitSource, cropped_to_digits, make_photos, photo_seed, render_photo, score_photos
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,6 +66,15 @@ def test_digits_written_into_each_other_are_cut_where_the_network_judges_them_no
     without_judge = torch.load(DEFAULT_MODEL_PATH, weights_only=True) | {"judges_pieces": False}
     torch.save(without_judge, tmp_path / "model.pt")
     assert Recognizer(tmp_path / "model.pt").recognize(photo.image).text == "178"
+
+
+def test_a_dim_sheet_lit_from_one_corner_is_dark_ink_on_paper(recognizer, mnist_digits):
+    # A development photo: a grey sheet on a black table, far brighter in one corner; a faint, small 0 on it.
+    # The sheet's bright edge outdid the 0, and its mean grey is 0.74 of its brightest: taken for a
+    # blackboard, the 0 was chalk-dark and nothing was found.
+    photo = render_photo("single", photo_seed(7, 330), mnist_digits)
+    assert photo.text == "0"
+    assert recognizer.recognize(photo.image).text == "0"
 
 
 def test_mnist_digits_sent_as_28_pixel_images_are_read(recognizer, mnist_digits):
