@@ -194,6 +194,15 @@ def is_straight(points: np.ndarray, bow: float, at_least: float = 0.0) -> bool:
     return min(sides) <= max(at_least, bow * max(sides))
 
 
+def along_and_across(
+    points: np.ndarray, direction: tuple[float, float], centre: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where points ((N, 2) or OpenCV's (N, 1, 2)) lie along the line through `centre` in `direction` (a unit
+    vector), and how far to its side (signed)."""
+    (ux, uy), offsets = direction, np.asarray(points).reshape(-1, 2) - np.asarray(centre)
+    return offsets[:, 0] * ux + offsets[:, 1] * uy, offsets[:, 0] * uy - offsets[:, 1] * ux
+
+
 def on_one_line(a: StraightPiece, b: StraightPiece) -> bool:
     """Two straight pieces end to end along one line: a line broken into pieces."""
     if a.length < b.length:  # the longer piece's direction is the surer
@@ -201,8 +210,8 @@ def on_one_line(a: StraightPiece, b: StraightPiece) -> bool:
     (ux, uy), (vx, vy) = a.direction, b.direction
     if abs(ux * vx + uy * vy) < math.cos(math.radians(5)):  # not parallel
         return False
-    dx, dy = b.centre[0] - a.centre[0], b.centre[1] - a.centre[1]
-    along, across = abs(dx * ux + dy * uy), abs(dx * uy - dy * ux)
+    (along,), (across,) = along_and_across(np.array(b.centre), a.direction, a.centre)
+    along, across = abs(along), abs(across)
     # Apart along the line (not side by side, as in "11"; their ends may overlap a little), and on it
     # within a pixel or two.
     return along > 0.4 * (a.length + b.length) and across < max(2.0, 0.02 * along)

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from preprocessing.ink import BAR_STRAIGHTNESS, Ink, StraightPiece, is_straight, on_one_line, percentile
+from preprocessing.ink import (
+    BAR_STRAIGHTNESS,
+    Ink,
+    StraightPiece,
+    along_and_across,
+    is_straight,
+    on_one_line,
+    percentile,
+)
 
 MIN_DIGIT_HEIGHT_FRACTION = 0.025  # of the working image's short side; smaller is a speck
 MAX_DIGIT_HEIGHT_FRACTION = 0.95  # of the image's height: a portrait photo's digit may be taller than it is wide
@@ -122,9 +130,10 @@ def _near_if_a_line(small: Blob, big: Blob) -> bool:
     if not is_straight(outline, STRAIGHT_STROKE):
         return True
     line = StraightPiece.of(outline)
-    (ux, uy), (cx, cy) = line.direction, line.centre
-    along = (outline[:, 0, 0] - cx) * ux + (outline[:, 0, 1] - cy) * uy
-    centre = (small.x + small.w / 2 - cx) * ux + (small.y + small.h / 2 - cy) * uy
+    along, _ = along_and_across(outline, line.direction, line.centre)
+    (centre,), _ = along_and_across(
+        np.array([small.x + small.w / 2, small.y + small.h / 2]), line.direction, line.centre
+    )
     if not along.min() <= centre <= along.max():
         return True
     reach = 0.25 * max(small.h, small.w)
@@ -499,9 +508,9 @@ def _continuing_edges(blobs: list[Blob], edges: list[StraightPiece], short_side:
         points = edge.points.reshape(-1, 2).astype(np.float32)
         while True:
             ux, uy, cx, cy = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-            along = (points[:, 0] - cx) * ux + (points[:, 1] - cy) * uy
-            centre_along = (centres[:, 0] - cx) * ux + (centres[:, 1] - cy) * uy
-            across = np.abs((centres[:, 0] - cx) * uy - (centres[:, 1] - cy) * ux)
+            along, _ = along_and_across(points, (ux, uy), (cx, cy))
+            centre_along, across = along_and_across(centres, (ux, uy), (cx, cy))
+            across = np.abs(across)
             # From the line's ends to each piece's near end: beyond them, not beside the line.
             gap = np.maximum(along.min() - centre_along, centre_along - along.max()) - half_lengths
             following = next(
@@ -511,7 +520,7 @@ def _continuing_edges(blobs: list[Blob], edges: list[StraightPiece], short_side:
                     if i not in taken
                     and -EDGE_REACH < gap[i] <= MAX_EDGE_GAP * short_side
                     and across[i] <= EDGE_REACH
-                    and _along_the_line(blobs[i].contours[0], ux, uy, cx, cy)
+                    and np.abs(along_and_across(blobs[i].contours[0], (ux, uy), (cx, cy))[1]).max() <= EDGE_REACH
                 ),
                 None,
             )
@@ -520,12 +529,6 @@ def _continuing_edges(blobs: list[Blob], edges: list[StraightPiece], short_side:
             taken.add(following)
             points = np.concatenate([points, blobs[following].contours[0].reshape(-1, 2).astype(np.float32)])
     return taken
-
-
-def _along_the_line(contour: np.ndarray, ux: float, uy: float, cx: float, cy: float) -> bool:
-    """Whether all of a piece's outline lies within EDGE_REACH px of the line through (cx, cy) along (ux, uy)."""
-    points = contour.reshape(-1, 2).astype(np.float32)
-    return bool(np.abs((points[:, 0] - cx) * uy - (points[:, 1] - cy) * ux).max() <= EDGE_REACH)
 
 
 def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
