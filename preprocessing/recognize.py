@@ -233,104 +233,104 @@ class Recognizer:
         if not found.blobs:
             return Recognition(NO_DIGIT, photo=image.gray, scale=image.scale)
         crops = _crops(found.blobs, found.ink)
-        probabilities, not_one_digit = self.classifier.read(crops)
+        readings = [
+            _Reading(row, blob, crop_, p, float(p_not))
+            for (row, blob), crop_, p, p_not in zip(found.blobs, crops, *self.classifier.read(crops))
+        ]
         if self.classifier.judges_pieces:
-            found.blobs, crops, probabilities, not_one_digit = self._whole_where_one(
-                found, crops, probabilities, not_one_digit
-            )
-            found.blobs, crops, probabilities = self._cut_where_not_one(found, crops, probabilities, not_one_digit)
+            readings = self._cut_where_not_one(self._whole_where_one(readings, found.ink), found.ink)
         digits = []
-        for (row_index, blob), crop_, p in zip(found.blobs, crops, probabilities):
+        for reading in readings:
+            p = reading.probabilities
             order = np.argsort(p)[::-1][:3]
             top3 = [(int(k), float(p[k])) for k in order]
-            digits.append(Digit(int(order[0]), float(p[order[0]]), top3, found.box(blob), row_index, p, crop_))
-        rows = range(found.blobs[-1][0] + 1)
+            box = found.box(reading.blob)
+            digits.append(Digit(int(order[0]), float(p[order[0]]), top3, box, reading.row, p, reading.crop))
+        rows = range(readings[-1].row + 1)
         text = " ".join("".join(str(d.digit) for d in digits if d.row == row_index) for row_index in rows)
         status = OK if all(d.confidence >= self.threshold for d in digits) else UNSURE
         return Recognition(status, text, digits, photo=image.gray, scale=image.scale)
 
-    def _whole_where_one(
-        self, found: "_Found", crops: np.ndarray, probabilities: np.ndarray, not_one_digit: np.ndarray
-    ) -> tuple[list[tuple[int, Blob]], np.ndarray, np.ndarray, np.ndarray]:
+    def _whole_where_one(self, readings: list["_Reading"], ink: Ink) -> list["_Reading"]:
         """Blobs that find_digits cut at thin necks put back together where the network judges the whole one
         digit and reads it more likely as one digit than the pieces as one digit each (the score of
-        _most_likely_digits): a 0 written flat and open at the top had been cut into "(" and ")". The blobs,
-        their crops and the network's two readings."""
-        wholes = list(
-            {id(blob.cut_from): blob.cut_from for _, blob in found.blobs if blob.cut_from is not None}.values()
-        )
+        _most_likely_digits): a 0 written flat and open at the top had been cut into "(" and ")"."""
+        wholes = list({id(r.blob.cut_from): r.blob.cut_from for r in readings if r.blob.cut_from is not None}.values())
         if not wholes:
-            return found.blobs, crops, probabilities, not_one_digit
-        whole_crops = np.stack([crop(whole, found.ink) for whole in wholes])
+            return readings
+        whole_crops = np.stack([crop(whole, ink) for whole in wholes])
         whole_probabilities, whole_not_one = self.classifier.read(whole_crops)
         pieces_score = {id(whole): 0.0 for whole in wholes}
-        for (_, blob), p, p_not in zip(found.blobs, probabilities, not_one_digit):
-            if blob.cut_from is not None:
-                pieces_score[id(blob.cut_from)] += _one_digit_score(p, p_not)
+        for reading in readings:
+            if reading.blob.cut_from is not None:
+                pieces_score[id(reading.blob.cut_from)] += reading.score
         put_back = {
-            id(whole): (whole, whole_crop, p, p_not)
+            id(whole): (whole, whole_crop, p, float(p_not))
             for whole, whole_crop, p, p_not in zip(wholes, whole_crops, whole_probabilities, whole_not_one)
             if p_not < KEEP_WHOLE_BELOW and _one_digit_score(p, p_not) > pieces_score[id(whole)]
         }
-        # ((row, blob), crop, probabilities, P(not one digit)) in reading order; a whole in its first piece's place
-        readings, placed = [], set()
-        for (row, blob), crop_, p, p_not in zip(found.blobs, crops, probabilities, not_one_digit):
-            key = id(blob.cut_from) if blob.cut_from is not None else None
+        kept, placed = [], set()  # a whole put back in its first piece's place
+        for reading in readings:
+            key = id(reading.blob.cut_from) if reading.blob.cut_from is not None else None
             if key not in put_back:
-                readings.append(((row, blob), crop_, p, p_not))
+                kept.append(reading)
             elif key not in placed:
                 placed.add(key)
-                whole, whole_crop, whole_p, whole_p_not = put_back[key]
-                readings.append(((row, whole), whole_crop, whole_p, whole_p_not))
-        blobs, new_crops, new_probabilities, new_not_one = zip(*readings)
-        return list(blobs), np.stack(new_crops), np.stack(new_probabilities), np.array(new_not_one)
+                kept.append(_Reading(reading.row, *put_back[key]))
+        return kept
 
-    def _cut_where_not_one(
-        self, found: "_Found", crops: np.ndarray, probabilities: np.ndarray, not_one_digit: np.ndarray
-    ) -> tuple[list[tuple[int, Blob]], np.ndarray, np.ndarray]:
+    def _cut_where_not_one(self, readings: list["_Reading"], ink: Ink) -> list["_Reading"]:
         """Blobs the network judges not one digit (digits written into each other that the shapes alone
-        did not cut apart) cut into the pieces most likely each one digit; their crops and probabilities."""
-        blobs, new_crops, new_probabilities = [], [], []
-        for (row, blob), crop_, p, judged in zip(found.blobs, crops, probabilities, not_one_digit):
-            cut = judged > CUT_ABOVE and blob.w > CUT_WIDER_THAN * blob.h
-            pieces = _most_likely_digits(blob, found.ink, self.classifier) if cut else None
-            for piece_blob, piece_crop, piece_p in zip(*(pieces or ([blob], [crop_], [p]))):
-                blobs.append((row, piece_blob))
-                new_crops.append(piece_crop)
-                new_probabilities.append(piece_p)
-        return blobs, np.stack(new_crops), np.stack(new_probabilities)
+        did not cut apart) cut into the pieces most likely each one digit."""
+        cut_apart = []
+        for reading in readings:
+            blob = reading.blob
+            cut = reading.not_one_digit > CUT_ABOVE and blob.w > CUT_WIDER_THAN * blob.h
+            pieces = _most_likely_digits(reading.row, blob, ink, self.classifier) if cut else None
+            cut_apart.extend(pieces or [reading])
+        return cut_apart
 
 
-def _most_likely_digits(
-    blob: Blob, ink: Ink, classifier: Classifier
-) -> tuple[list[Blob], list[np.ndarray], np.ndarray] | None:
+@dataclass
+class _Reading:
+    """A digit candidate as the network read it."""
+
+    row: int
+    blob: Blob
+    crop: np.ndarray  # (28, 28) uint8
+    probabilities: np.ndarray  # (10,)
+    not_one_digit: float  # the piece judge's P(not one digit)
+
+    @property
+    def score(self) -> float:
+        return _one_digit_score(self.probabilities, self.not_one_digit)
+
+
+def _most_likely_digits(row: int, blob: Blob, ink: Ink, classifier: Classifier) -> list[_Reading] | None:
     """The blob cut at candidate columns into the pieces that most likely are each one digit, and that digit
     (the product over pieces of P(one digit) times the top digit's probability, highest by dynamic programming
-    over the cuts): the pieces, their crops and digit probabilities; None when that is the blob whole."""
+    over the cuts); None when that is the blob whole."""
     cuts, pieces = candidate_pieces(blob, ink)
     keys = list(pieces)
     crops = np.stack([crop(pieces[key], ink) for key in keys])
     probabilities, not_one_digit = classifier.read(crops)
+    read = {
+        key: _Reading(row, pieces[key], crop_, p, float(p_not))
+        for key, crop_, p, p_not in zip(keys, crops, probabilities, not_one_digit)
+    }
     # The top digit's probability counts too: a wide 0 judged doubtful is kept whole when no cut reads better.
-    score = {key: _one_digit_score(p, p_not) for key, p, p_not in zip(keys, probabilities, not_one_digit)}
     best: list[tuple[float, int | None]] = [(0.0, None)] + [(-math.inf, None)] * (len(cuts) - 1)
     for j in range(1, len(cuts)):
         for i in range(j):
-            if (i, j) in score and best[i][0] + score[(i, j)] > best[j][0]:
-                best[j] = (best[i][0] + score[(i, j)], i)
+            if (i, j) in read and best[i][0] + read[(i, j)].score > best[j][0]:
+                best[j] = (best[i][0] + read[(i, j)].score, i)
     path, j = [], len(cuts) - 1
     while j > 0 and best[j][1] is not None:
         path.append((best[j][1], j))
         j = best[j][1]
     if j != 0 or len(path) < 2:
         return None
-    path.reverse()
-    index = {key: k for k, key in enumerate(keys)}
-    return (
-        [pieces[key] for key in path],
-        [crops[index[key]] for key in path],
-        probabilities[[index[key] for key in path]],
-    )
+    return [read[key] for key in reversed(path)]
 
 
 def _one_digit_score(p: np.ndarray, p_not_one: float) -> float:
