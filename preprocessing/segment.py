@@ -42,6 +42,7 @@ STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at 
 # A pen lying on the page is one piece of ink, or two or three (its edges apart where it shines); a texture's
 # grown pieces, which would take long to measure, have many.
 MAX_PEN_PIECES = 3
+LONE_HALVES_GAP = 0.1  # two pieces alone, stacked closer than this share of the taller's height, are one digit
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
 # The bits of a page edge or margin beyond its ends lie within this many px of its line (a pixel or two, and the
@@ -200,6 +201,15 @@ def _without_specks(blob: Blob) -> Blob:
 def _join_broken(blobs: list[Blob]) -> list[Blob]:
     """Join the halves of a digit whose stroke broke (a pencil, a skipping pen): pieces stacked close,
     each shorter than the digits around them, that together make one digit's height, not two rows."""
+    if len(blobs) == 2:
+        # Two pieces alone, stacked and all but touching: one digit broken across its middle (a 3 whose pen
+        # skipped) is likelier than two rows of one digit each that nearly touch.
+        upper, lower = sorted(blobs, key=lambda b: b.y)
+        x_overlap = min(upper.right, lower.right) - max(upper.x, lower.x)
+        gap = lower.y - upper.bottom
+        if x_overlap >= 0.7 * min(upper.w, lower.w) and 0 <= gap < LONE_HALVES_GAP * max(upper.h, lower.h):
+            return [upper.merged(lower)]
+        return blobs
     if not 3 <= len(blobs) <= 2 * MAX_DIGITS:  # too few to know a digit's height; too many is a texture
         return blobs
     # A digit's height, from pieces that are not straight lines: a page edge or margin is far taller.

@@ -252,6 +252,17 @@ def test_a_circled_number_is_read(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "58"
 
 
+@pytest.mark.parametrize("bowl_top, rows", [(252, [1]), (300, [1, 1])])
+def test_two_pieces_alone_stacked_all_but_touching_are_one_digit(bowl_top, rows):
+    # A 3 whose pen skipped across its middle (a development photo's had read "7 5" in two rows); farther
+    # apart, they are two rows.
+    mask = np.zeros((480, 640), np.uint8)
+    cv2.polylines(mask, [np.array([[240, 120], [380, 115], [300, 235]])], False, 255, 3)  # a flat top, a diagonal
+    cv2.ellipse(mask, (320, bowl_top + 55), (70, 55), 0, -110, 150, 255, 3)  # the bowl below
+    found = find_digits(Ink(darkness=mask, mask=mask, inverted=False, lone_lines=[]))
+    assert [len(row) for row in found] == rows
+
+
 def test_a_zero_is_not_a_frame_around_the_page_edge_it_sits_in():
     # A sheet's top and left edges are one piece whose box has its centre where the 0 was written:
     # the 0 had been taken for a ring drawn around it.
