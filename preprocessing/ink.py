@@ -109,6 +109,8 @@ def _holds_a_page(small: np.ndarray, brightest: int) -> bool:
     brighter part (90th percentile: a sheet lit from one corner is dim elsewhere) as bright as the brightest in
     the frame, and that light paper. Chalk and a drawing app's strokes are thin, a lit patch of a blackboard is
     duller than the chalk on it, and a dark wood's lighter half is no paper."""
+    if brightest < LIGHT_PAPER:
+        return False
     bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
     height, width = small.shape
@@ -116,7 +118,7 @@ def _holds_a_page(small: np.ndarray, brightest: int) -> bool:
         _, _, w, h, area = stats[label]
         if w >= width / 4 and h >= height / 4 and area >= 0.8 * w * h:
             paper = percentile(small, 90, where=(labels == label).view(np.uint8))
-            if paper >= 0.85 * brightest and brightest >= LIGHT_PAPER:
+            if paper >= 0.85 * brightest:
                 return True
     return False
 
@@ -194,13 +196,16 @@ def is_straight(points: np.ndarray, bow: float, at_least: float = 0.0) -> bool:
     return min(sides) <= max(at_least, bow * max(sides))
 
 
+Coordinate = float | np.ndarray  # one point's, or many points' at once
+
+
 def along_and_across(
-    points: np.ndarray, direction: tuple[float, float], centre: tuple[float, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Where points ((N, 2) or OpenCV's (N, 1, 2)) lie along the line through `centre` in `direction` (a unit
-    vector), and how far to its side (signed)."""
-    (ux, uy), offsets = direction, np.asarray(points).reshape(-1, 2) - np.asarray(centre)
-    return offsets[:, 0] * ux + offsets[:, 1] * uy, offsets[:, 0] * uy - offsets[:, 1] * ux
+    x: Coordinate, y: Coordinate, direction: tuple[float, float], centre: tuple[float, float]
+) -> tuple[Coordinate, Coordinate]:
+    """Where the point (x, y) lies along the line through `centre` in `direction` (a unit vector), and how far to
+    its side (signed). Plain numbers or arrays of them alike: on_one_line's pairs are many, and arrays cost there."""
+    (ux, uy), dx, dy = direction, x - centre[0], y - centre[1]
+    return dx * ux + dy * uy, dx * uy - dy * ux
 
 
 def on_one_line(a: StraightPiece, b: StraightPiece) -> bool:
@@ -210,7 +215,7 @@ def on_one_line(a: StraightPiece, b: StraightPiece) -> bool:
     (ux, uy), (vx, vy) = a.direction, b.direction
     if abs(ux * vx + uy * vy) < math.cos(math.radians(5)):  # not parallel
         return False
-    (along,), (across,) = along_and_across(np.array(b.centre), a.direction, a.centre)
+    along, across = along_and_across(*b.centre, a.direction, a.centre)
     along, across = abs(along), abs(across)
     # Apart along the line (not side by side, as in "11"; their ends may overlap a little), and on it
     # within a pixel or two.
@@ -259,9 +264,8 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     if len(family) >= 3:
         # With the pieces a digit broke off one of the lines, at the photo's edge (on one line with it).
         whole = [StraightPiece.of(c) for c in family]
-        broken_off = [
-            c for c in pieces if span(c) < LINE_SPAN and any(on_one_line(StraightPiece.of(c), line) for line in whole)
-        ]
+        short = [StraightPiece.of(c) for c in pieces if span(c) < LINE_SPAN]
+        broken_off = [piece.points for piece in short if any(on_one_line(piece, line) for line in whole)]
         cv2.drawContours(lines, family + broken_off, -1, 1, thickness=-1)
         return lines & runs, []
     # A line alone (a margin, a page edge) crosses most of the frame. Digits written across it break it

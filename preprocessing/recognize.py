@@ -255,19 +255,26 @@ class Recognizer:
         """Blobs that find_digits cut at thin necks put back together where the network judges the whole one
         digit and reads it more likely as one digit than the pieces as one digit each (the score of
         _most_likely_digits): a 0 written flat and open at the top had been cut into "(" and ")"."""
-        wholes = list({id(r.blob.cut_from): r.blob.cut_from for r in readings if r.blob.cut_from is not None}.values())
+        wholes: dict[int, tuple[Blob, int]] = {}  # each blob cut at necks, and the row of its first piece
+        pieces_score: dict[int, float] = {}
+        for reading in readings:
+            whole = reading.blob.cut_from
+            if whole is not None:
+                wholes.setdefault(id(whole), (whole, reading.row))
+                pieces_score[id(whole)] = pieces_score.get(id(whole), 0.0) + reading.score
         if not wholes:
             return readings
-        whole_crops = np.stack([crop(whole, ink) for whole in wholes])
-        whole_probabilities, whole_not_one = self.classifier.read(whole_crops)
-        pieces_score = {id(whole): 0.0 for whole in wholes}
-        for reading in readings:
-            if reading.blob.cut_from is not None:
-                pieces_score[id(reading.blob.cut_from)] += reading.score
+        whole_crops = np.stack([crop(whole, ink) for whole, _ in wholes.values()])
+        whole_readings = [
+            _Reading(row, whole, whole_crop, p, float(p_not))
+            for (whole, row), whole_crop, p, p_not in zip(
+                wholes.values(), whole_crops, *self.classifier.read(whole_crops)
+            )
+        ]
         put_back = {
-            id(whole): (whole, whole_crop, p, float(p_not))
-            for whole, whole_crop, p, p_not in zip(wholes, whole_crops, whole_probabilities, whole_not_one)
-            if p_not < KEEP_WHOLE_BELOW and _one_digit_score(p, p_not) > pieces_score[id(whole)]
+            id(whole.blob): whole
+            for whole in whole_readings
+            if whole.not_one_digit < KEEP_WHOLE_BELOW and whole.score > pieces_score[id(whole.blob)]
         }
         kept, placed = [], set()  # a whole put back in its first piece's place
         for reading in readings:
@@ -276,7 +283,7 @@ class Recognizer:
                 kept.append(reading)
             elif key not in placed:
                 placed.add(key)
-                kept.append(_Reading(reading.row, *put_back[key]))
+                kept.append(put_back[key])
         return kept
 
     def _cut_where_not_one(self, readings: list["_Reading"], ink: Ink) -> list["_Reading"]:

@@ -131,10 +131,8 @@ def _near_if_a_line(small: Blob, big: Blob) -> bool:
     if not is_straight(outline, STRAIGHT_STROKE):
         return True
     line = StraightPiece.of(outline)
-    along, _ = along_and_across(outline, line.direction, line.centre)
-    (centre,), _ = along_and_across(
-        np.array([small.x + small.w / 2, small.y + small.h / 2]), line.direction, line.centre
-    )
+    along, _ = along_and_across(outline[:, 0, 0], outline[:, 0, 1], line.direction, line.centre)
+    centre, _ = along_and_across(small.x + small.w / 2, small.y + small.h / 2, line.direction, line.centre)
     if not along.min() <= centre <= along.max():
         return True
     reach = 0.25 * max(small.h, small.w)
@@ -518,8 +516,8 @@ def _continuing_edges(blobs: list[Blob], edges: list[StraightPiece], short_side:
         points = edge.points.reshape(-1, 2).astype(np.float32)
         while True:
             ux, uy, cx, cy = cv2.fitLine(points, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-            along, _ = along_and_across(points, (ux, uy), (cx, cy))
-            centre_along, across = along_and_across(centres, (ux, uy), (cx, cy))
+            along, _ = along_and_across(points[:, 0], points[:, 1], (ux, uy), (cx, cy))
+            centre_along, across = along_and_across(centres[:, 0], centres[:, 1], (ux, uy), (cx, cy))
             across = np.abs(across)
             # From the line's ends to each piece's near end: beyond them, not beside the line.
             gap = np.maximum(along.min() - centre_along, centre_along - along.max()) - half_lengths
@@ -530,7 +528,7 @@ def _continuing_edges(blobs: list[Blob], edges: list[StraightPiece], short_side:
                     if i not in taken
                     and -EDGE_REACH < gap[i] <= MAX_EDGE_GAP * short_side
                     and across[i] <= EDGE_REACH
-                    and np.abs(along_and_across(blobs[i].contours[0], (ux, uy), (cx, cy))[1]).max() <= EDGE_REACH
+                    and _within_reach(blobs[i].contours[0], (ux, uy), (cx, cy))
                 ),
                 None,
             )
@@ -539,6 +537,12 @@ def _continuing_edges(blobs: list[Blob], edges: list[StraightPiece], short_side:
             taken.add(following)
             points = np.concatenate([points, blobs[following].contours[0].reshape(-1, 2).astype(np.float32)])
     return taken
+
+
+def _within_reach(contour: np.ndarray, direction: tuple[float, float], centre: tuple[float, float]) -> bool:
+    """Whether all of a piece's outline lies within EDGE_REACH px of the line through `centre` along `direction`."""
+    _, across = along_and_across(contour[:, 0, 0], contour[:, 0, 1], direction, centre)
+    return bool(np.abs(across).max() <= EDGE_REACH)
 
 
 def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
