@@ -42,6 +42,14 @@ STRAIGHT_STROKE = 0.15  # a piece no wider than this fraction of its length, at 
 # A pen lying on the page is one piece of ink, or two or three (its edges apart where it shines); a texture's
 # grown pieces, which would take long to measure, have many.
 MAX_PEN_PIECES = 3
+# A blob less tall than FLAT x its width lies flat: a dash, an underline, or a 5, 2 or 0 written wide, which is
+# a digit only on a line beside another as tall (heights within SAME_HEIGHT x, sharing ON_ITS_LINE of the
+# lower's height, apart by at most BESIDE x the digit's height). Flatter than FLATTEST_DIGIT it is never one.
+FLAT = 0.45
+FLATTEST_DIGIT = 0.3
+SAME_HEIGHT = 4 / 3
+ON_ITS_LINE = 0.7
+BESIDE = 0.6
 LONE_HALVES_GAP = 0.1  # two pieces alone, stacked closer than this share of the taller's height, are one digit
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
@@ -380,10 +388,22 @@ def cut_apart(blob: Blob, inside: np.ndarray, cuts: list[int]) -> dict[tuple[int
     return pieces
 
 
-def _is_digit_like(blob: Blob, short_side: int, height: int) -> bool:
-    if blob.h < MIN_DIGIT_HEIGHT_FRACTION * short_side or blob.h > MAX_DIGIT_HEIGHT_FRACTION * height:
-        return False
-    return blob.h >= 0.45 * blob.w  # not dashes, underlines or scribbles lying flat
+def _is_digit_sized(blob: Blob, short_side: int, height: int) -> bool:
+    return MIN_DIGIT_HEIGHT_FRACTION * short_side <= blob.h <= MAX_DIGIT_HEIGHT_FRACTION * height
+
+
+def _beside_a_digit(flat: Blob, digits: list[Blob]) -> bool:
+    """A flat blob on a line with a digit as tall beside it: a digit written wide (see FLAT)."""
+    for digit in digits:
+        shared = min(flat.bottom, digit.bottom) - max(flat.y, digit.y)
+        gap = max(flat.x - digit.right, digit.x - flat.right)
+        if (
+            max(flat.h, digit.h) <= SAME_HEIGHT * min(flat.h, digit.h)
+            and shared >= ON_ITS_LINE * min(flat.h, digit.h)
+            and gap <= BESIDE * digit.h
+        ):
+            return True
+    return False
 
 
 def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
@@ -595,10 +615,14 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
         for separate in _separate(blob, ink_mask)
         for piece in _split_touching(separate, ink_mask)
     ]
-    candidates, blots = [], []
+    candidates, blots, flat = [], [], []
     for b in pieces:
-        if _is_digit_like(b, short_side, height) and _stands_out(b, ink_mask, darkness, ink.inverted):
-            if not _is_blot(b, ink_mask):
+        if b.h < FLATTEST_DIGIT * b.w or not _is_digit_sized(b, short_side, height):
+            continue
+        if _stands_out(b, ink_mask, darkness, ink.inverted):
+            if b.h < FLAT * b.w:
+                flat.append(b)
+            elif not _is_blot(b, ink_mask):
                 candidates.append(b)
             elif b.h < keep_blots_below:
                 b.blot = True
@@ -634,6 +658,7 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     candidates = [b for i, b in enumerate(candidates) if bar_length.get(i, 0) <= longest]
     tallest = max((b.h for b in candidates or blots), default=0)
     candidates = [b for b in candidates + blots if b.h >= 0.35 * tallest]
+    candidates += [b for b in flat if _beside_a_digit(b, candidates)]
     if len(candidates) > MAX_DIGITS:
         return []
     return _reading_order(candidates)

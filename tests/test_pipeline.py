@@ -263,6 +263,22 @@ def test_two_pieces_alone_stacked_all_but_touching_are_one_digit(bowl_top, rows)
     assert [len(row) for row in found] == rows
 
 
+@pytest.mark.parametrize("middle_height, text", [(150, "304"), (12, "34")])
+def test_a_digit_written_flat_between_digits_is_read_and_a_dash_is_not(recognizer, middle_height, text):
+    # A 0 2.5 x as wide as tall, as tall as the digits beside it, had been left out with the dashes and underlines.
+    page = paper()
+    write(page, "3", 280, 560, 200, 12)
+    cv2.ellipse(page, (640, 460), (185, middle_height // 2), 0, 0, 360, 40, 12, cv2.LINE_AA)
+    write(page, "4", 880, 560, 200, 12)
+    assert recognizer.recognize(jpeg(page)).text == text
+
+
+def test_a_lone_flat_scribble_is_no_digit(recognizer):
+    page = paper()
+    cv2.ellipse(page, (640, 460), (185, 75), 0, 0, 360, 40, 12, cv2.LINE_AA)
+    assert recognizer.recognize(jpeg(page)).status == NO_DIGIT
+
+
 def test_a_zero_is_not_a_frame_around_the_page_edge_it_sits_in():
     # A sheet's top and left edges are one piece whose box has its centre where the 0 was written:
     # the 0 had been taken for a ring drawn around it.
