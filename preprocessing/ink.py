@@ -351,8 +351,9 @@ def find_ink(gray: np.ndarray, closing: int | None = None) -> Ink:
     threshold = max(MIN_INK_CONTRAST * 255, RELATIVE_THRESHOLD * strongest_on_page)
     # A pen lying on the page is darker than faint writing beside it: the writing's own strongest ink sets the
     # threshold then, measured without long straight pieces, when those were what was darkest and the rest is
-    # writing, strong enough to set a threshold above MIN_INK_CONTRAST (a lone 1's rest is paper).
-    bars = _long_straight_pieces(cv2.threshold(sample, threshold, 255, cv2.THRESH_BINARY)[1] & inner)
+    # writing, strong enough to set a threshold above MIN_INK_CONTRAST (a lone 1's rest is paper). The pieces are
+    # looked for on the whole page, its edges included: a pen running off the photo lies mostly near them.
+    bars = _long_straight_pieces(cv2.threshold(sample, threshold, 255, cv2.THRESH_BINARY)[1] & page)
     if bars is not None:
         strongest_writing = percentile(sample, 99.95, where=inner & ~bars)
         if MIN_INK_CONTRAST * 255 < RELATIVE_THRESHOLD * strongest_writing < PEN_DARKER * threshold:
