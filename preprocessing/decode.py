@@ -119,7 +119,7 @@ def _apply_orientation(gray: np.ndarray, orientation: int) -> np.ndarray:
         4: lambda a: a[::-1, :],
         5: lambda a: a.T,
         6: lambda a: np.rot90(a, -1),
-        7: lambda a: np.rot90(a, 1)[::-1, :],
+        7: lambda a: a[::-1, ::-1].T,
         8: lambda a: np.rot90(a, 1),
     }
     transform = transforms.get(orientation)

@@ -7,7 +7,7 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from preprocessing.decode import (
     MAX_FILE_BYTES,
@@ -81,10 +81,18 @@ def test_alpha_is_flattened_so_the_drawing_stays_visible():
     assert gray[10:60, 10:60].mean() < 50 and gray[100:, 100:].mean() > 200
 
 
-@pytest.mark.parametrize("orientation", [3, 6, 8])
+@pytest.mark.parametrize("orientation", range(2, 9))
 def test_exif_orientation_is_applied(orientation):
-    # Store the picture rotated the other way, with the tag that undoes it.
-    undo = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+    # Store the picture turned or mirrored the other way, with the tag that undoes it.
+    undo = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
+    }
     stored = Image.fromarray(marked_picture()).transpose(undo[orientation])
     exif = stored.getexif()
     exif[0x0112] = orientation
@@ -93,6 +101,18 @@ def test_exif_orientation_is_applied(orientation):
     decoded = decode_image(buffer.getvalue())
     assert decoded.gray.shape == (200, 300)
     assert_mark_top_left(decoded.gray)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_turns_every_pixel_as_pillow_does(orientation):
+    pattern = np.random.default_rng(orientation).integers(0, 256, (200, 300), dtype=np.uint8)
+    stored = Image.fromarray(pattern)
+    exif = stored.getexif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    stored.save(buffer, "PNG", exif=exif)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(buffer.getvalue()))))
+    assert np.array_equal(decode_image(buffer.getvalue()).gray, expected)
 
 
 def test_large_photo_is_shrunk_early_and_scale_maps_back():
