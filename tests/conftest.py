@@ -1,7 +1,13 @@
 """Shared fixtures."""
 
+import os
+
 import pytest
 from telegram_stand_in import TelegramStandIn
+
+from model.data import DataUnavailable, Split, load_test
+from preprocessing.recognize import Recognizer
+from preprocessing.synthetic import DigitSource
 
 
 @pytest.fixture
@@ -17,3 +23,27 @@ def known_photos():
     from bot_load import reference_photos  # imported here so that other tests do not depend on the photo generator
 
     return reference_photos()
+
+
+@pytest.fixture(scope="session")
+def recognizer() -> Recognizer:
+    """The shipped model's recognizer, loaded once."""
+    return Recognizer()
+
+
+@pytest.fixture(scope="session")
+def mnist_test() -> Split:
+    """MNIST's test split. Skipped where MNIST is not set up; a failure where MNIST_DIR says it is (as in CI),
+    so that a broken dataset cannot turn the accuracy checks into silent skips."""
+    try:
+        return load_test()
+    except DataUnavailable as error:
+        if os.environ.get("MNIST_DIR"):
+            pytest.fail(f"MNIST_DIR is set but MNIST cannot be read: {error}")
+        pytest.skip(f"MNIST not available: {error}")
+
+
+@pytest.fixture(scope="session")
+def mnist_digits(mnist_test: Split) -> DigitSource:
+    """The photo renderer's digits: MNIST test digits and stroke-drawn ones."""
+    return DigitSource.from_mnist()

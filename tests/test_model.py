@@ -12,19 +12,11 @@ import torch
 from model.augment import AugmentConfig, augment
 from model.checkpoint import DEFAULT_MODEL_PATH, WEIGHTS_DIR, CheckpointError, load_checkpoint, save_checkpoint
 from model.classifier import REREAD_BELOW, SHIFTS, Classifier, _shifted
-from model.data import DataUnavailable, load_test
 from model.metrics import expected_calibration_error, fit_temperature
 from model.network import DigitNet, count_parameters
 from model.styles import with_writing_styles
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def mnist_test_or_skip():
-    try:
-        return load_test()
-    except DataUnavailable as error:
-        pytest.skip(f"MNIST not available: {error}")
 
 
 def test_network_maps_a_batch_to_ten_logits():
@@ -179,8 +171,8 @@ def test_shipped_metrics_and_plots_are_committed():
 
 
 @pytest.mark.slow
-def test_shipped_checkpoint_reaches_99_6_percent_on_mnist_test():
-    test = mnist_test_or_skip()
+def test_shipped_checkpoint_reaches_99_6_percent_on_mnist_test(mnist_test):
+    test = mnist_test
     classifier = Classifier(threads=None)
     probabilities = np.concatenate(
         [classifier.probabilities(test.images[i : i + 1000].numpy()) for i in range(0, 10000, 1000)]
@@ -190,20 +182,20 @@ def test_shipped_checkpoint_reaches_99_6_percent_on_mnist_test():
 
 
 @pytest.mark.slow
-def test_training_smoke_run_writes_a_loadable_checkpoint(tmp_path):
-    mnist_test_or_skip()
+def test_training_smoke_run_writes_a_loadable_checkpoint(tmp_path, mnist_test):
     command = [sys.executable, "scripts/train.py", "--limit", "2000", "--epochs", "1", "--out", str(tmp_path)]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=600)
     Classifier(tmp_path / "model.pt")
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["n"] == 10000 and metrics["epochs"] == 1 and metrics["train_images"] == 2000
-    assert 0 <= metrics["accuracy"] <= 1 and set(metrics["per_class"]) == {str(d) for d in range(10)}
+    # One epoch over 2,000 images reaches 43 % (the same each run); chance is 10 %: broken labels or a loop
+    # that does not learn stay near it.
+    assert metrics["accuracy"] > 0.3 and set(metrics["per_class"]) == {str(d) for d in range(10)}
     assert (tmp_path / "confusion.png").exists() and (tmp_path / "errors.png").exists()
 
 
 @pytest.mark.slow
-def test_fine_tuning_on_photo_crops_starts_from_the_checkpoint(tmp_path):
-    mnist_test_or_skip()
+def test_fine_tuning_on_photo_crops_starts_from_the_checkpoint(tmp_path, mnist_test):
     crops = tmp_path / "crops.npz"
     make = [sys.executable, "scripts/make_photo_crops.py", "--out", str(crops), "--photos", "24", "--workers", "1"]
     subprocess.run(make, cwd=ROOT, check=True, capture_output=True, timeout=300)
@@ -221,8 +213,7 @@ def test_fine_tuning_on_photo_crops_starts_from_the_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_piece_judge_is_trained_leaving_the_digits_as_they_were(tmp_path):
-    mnist_test_or_skip()
+def test_the_piece_judge_is_trained_leaving_the_digits_as_they_were(tmp_path, mnist_test):
     pieces = tmp_path / "pieces.npz"
     make = [sys.executable, "scripts/make_photo_crops.py", "--pieces", "--out", str(pieces), "--photos", "16"]
     subprocess.run(make + ["--workers", "1"], cwd=ROOT, check=True, capture_output=True, timeout=300)

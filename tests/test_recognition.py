@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from model.checkpoint import DEFAULT_MODEL_PATH
-from model.data import DataUnavailable, load_test
 from preprocessing.recognize import ERROR, NO_DIGIT, OK, UNSURE, Recognizer
 from preprocessing.synthetic import DigitSource, cropped_to_digits, make_photos, photo_seed, render_photo, score_photos
 
@@ -33,20 +32,6 @@ FLOORS = {
     "tilted": 0.9,
     "with_pen": 0.9,
 }
-
-
-@pytest.fixture(scope="module")
-def recognizer() -> Recognizer:
-    return Recognizer()
-
-
-@pytest.fixture(scope="module")
-def mnist_digits() -> DigitSource:
-    try:
-        load_test()
-    except DataUnavailable as error:
-        pytest.skip(f"MNIST not available: {error}")
-    return DigitSource.from_mnist()
 
 
 @pytest.mark.slow
@@ -77,10 +62,10 @@ def test_a_dim_sheet_lit_from_one_corner_is_dark_ink_on_paper(recognizer, mnist_
     assert recognizer.recognize(photo.image).text == "0"
 
 
-def test_mnist_digits_sent_as_28_pixel_images_are_read(recognizer, mnist_digits):
+def test_mnist_digits_sent_as_28_pixel_images_are_read(recognizer, mnist_test):
     # Someone trying the bot with MNIST itself: a 28x28 PNG, white on black or inverted. 50 digits: 49 were
     # read when enlarged before finding the ink; 32 and 33 when the ink finder worked at 28 px.
-    test = load_test()
+    test = mnist_test
     for invert in (False, True):
         right = 0
         for image, label in zip(test.images[:50].numpy(), test.labels[:50].tolist()):
@@ -156,7 +141,8 @@ def test_damaged_files_give_a_result_never_an_exception(recognizer, suffix):
 
 
 def test_predict_script_prints_one_json_object_per_image(tmp_path):
-    photos = make_photos("number", 2, seed=11, digits=DigitSource.strokes_only())
+    strokes = DigitSource.strokes_only()
+    photos = make_photos("number", 2, seed=11, digits=strokes) + make_photos("blank", 1, seed=3, digits=strokes)
     paths = []
     for index, photo in enumerate(photos):
         paths.append(tmp_path / f"photo{index}.jpg")
@@ -164,18 +150,24 @@ def test_predict_script_prints_one_json_object_per_image(tmp_path):
     bad = tmp_path / "notes.jpg"
     bad.write_text("shopping list: milk, eggs")
     paths.insert(1, bad)
+    paths.append(tmp_path / "missing.jpg")
     debug = tmp_path / "debug"
     command = [sys.executable, "scripts/predict.py", *map(str, paths), "--json", "--debug-dir", str(debug)]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     lines = [json.loads(line) for line in completed.stdout.splitlines()]
     assert [line["path"] for line in lines] == list(map(str, paths))
-    assert lines[1]["status"] == "error" and lines[1]["error"] and lines[1]["digits"] == []
-    for line in (lines[0], lines[2]):
-        assert set(line) == {"path", "status", "text", "digits", "error", "ms"}
+    assert all(set(line) == {"path", "status", "text", "digits", "error", "ms"} for line in lines)
+    for line in (lines[1], lines[4]):  # not an image; no such file
+        assert line["status"] == "error" and line["error"] and line["digits"] == [] and line["text"] == ""
+    assert "cannot read the file" in lines[4]["error"]
+    assert lines[3]["status"] == "no_digit" and lines[3]["digits"] == [] and lines[3]["error"] is None
+    for line, photo in ((lines[0], photos[0]), (lines[2], photos[1])):
         assert line["status"] in ("ok", "unsure") and line["error"] is None and line["ms"] > 0
-        for digit in line["digits"]:
+        assert line["text"] == photo.text and len(line["digits"]) == len(photo.text)
+        for digit, expected in zip(line["digits"], photo.text):
             assert set(digit) == {"digit", "confidence", "top3", "box"}
+            assert digit["digit"] == int(expected) and digit["top3"][0] == [digit["digit"], digit["confidence"]]
             assert len(digit["top3"]) == 3 and len(digit["box"]) == 4
     assert (debug / "photo0.boxes.png").exists() and (debug / "photo0.digits.png").exists()
 

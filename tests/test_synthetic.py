@@ -7,7 +7,6 @@ import cv2
 import numpy as np
 import pytest
 
-from model.data import DataUnavailable, load_test
 from preprocessing.synthetic import (
     KINDS,
     NOT_ONE_DIGIT,
@@ -36,17 +35,6 @@ TEXT_FORMATS = {
     "tilted": r"\d{2,6}",
     "with_pen": r"\d{1,4}",
 }
-
-
-def _mnist_digits() -> DigitSource | None:
-    try:
-        load_test()
-    except DataUnavailable:
-        return None
-    return DigitSource.from_mnist()
-
-
-MNIST_DIGITS = _mnist_digits()
 
 
 def _check(photo: SyntheticPhoto) -> None:
@@ -118,26 +106,23 @@ def test_unknown_kind_is_rejected():
         render_photo("sideways", 0, STROKES)
 
 
-@pytest.mark.skipif(MNIST_DIGITS is None, reason="MNIST test images not found (set MNIST_DIR)")
-def test_mnist_digits_render():
+def test_mnist_digits_render(mnist_digits):
     for kind in ("single", "number", "two_rows", "inverted"):
-        for photo in make_photos(kind, 1, seed=1, digits=MNIST_DIGITS):
+        for photo in make_photos(kind, 1, seed=1, digits=mnist_digits):
             _check(photo)
-    assert render_photo("number", 4, MNIST_DIGITS).image == render_photo("number", 4, MNIST_DIGITS).image
+    assert render_photo("number", 4, mnist_digits).image == render_photo("number", 4, mnist_digits).image
 
 
-@pytest.mark.skipif(MNIST_DIGITS is None, reason="MNIST test images not found (set MNIST_DIR)")
-def test_a_digit_that_thins_to_a_dot_is_not_drawn():
+def test_a_digit_that_thins_to_a_dot_is_not_drawn(mnist_test):
     # An 8 written as one solid blob thins to a single pixel: drawn, it was a photo of nothing labelled 8.
-    assert mnist_glyph(load_test().images[7845].numpy()) is None
+    assert mnist_glyph(mnist_test.images[7845].numpy()) is None
 
 
-@pytest.mark.skipif(MNIST_DIGITS is None, reason="MNIST test images not found (set MNIST_DIR)")
 @pytest.mark.parametrize("index", [2582, 947])
-def test_a_digit_the_trace_would_draw_as_another_is_not_drawn(index):
+def test_a_digit_the_trace_would_draw_as_another_is_not_drawn(index, mnist_test):
     # 2582: a 9 whose small loop the trace fills in (drawn, a 7); 947: a bold 8 whose waist the trace
     # loses (drawn, a 0).
-    assert mnist_glyph(load_test().images[index].numpy()) is None
+    assert mnist_glyph(mnist_test.images[index].numpy()) is None
 
 
 def test_glyph_ink_draws_the_glyph_upright_at_the_height_asked():
