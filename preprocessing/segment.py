@@ -50,6 +50,9 @@ FLATTEST_DIGIT = 0.3
 SAME_HEIGHT = 4 / 3
 ON_ITS_LINE = 0.7
 BESIDE = 0.6
+# A bar, not a digit written wide: a pen, even a thick one 2.5 digit heights long and 0.45 of one thick (0.18).
+# The flattest digit written wide on the development photos measured 0.245 across its length.
+FLAT_BAR = 0.2
 LONE_HALVES_GAP = 0.1  # two pieces alone, stacked closer than this share of the taller's height, are one digit
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
@@ -393,7 +396,11 @@ def _is_digit_sized(blob: Blob, short_side: int, height: int) -> bool:
 
 
 def _beside_a_digit(flat: Blob, digits: list[Blob]) -> bool:
-    """A flat blob on a line with a digit as tall beside it: a digit written wide (see FLAT)."""
+    """A flat blob on a line with a digit as tall beside it: a digit written wide (see FLAT). Not a bar (see
+    FLAT_BAR): a pen lying aslant beside the digits may have a box as flat and as tall as theirs."""
+    sides = cv2.minAreaRect(np.concatenate(flat.contours))[1]
+    if min(sides) < FLAT_BAR * max(sides):
+        return False
     for digit in digits:
         shared = min(flat.bottom, digit.bottom) - max(flat.y, digit.y)
         gap = max(flat.x - digit.right, digit.x - flat.right)

@@ -477,6 +477,15 @@ def test_a_thick_pen_much_longer_than_the_digits_is_not_a_one(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "6"
 
 
+@pytest.mark.parametrize("rise", [160, 190])
+def test_a_pen_aslant_beside_the_digits_is_not_a_digit_written_flat(recognizer, rise):
+    # Its box is as tall as the digits and 0.37-0.42 as tall as wide, like a 5 written wide.
+    page = paper()
+    write(page, "38", 200, 600, 200, 12)
+    pen_on(page, (600, 640), (1100, 640 - rise), 24)
+    assert recognizer.recognize(jpeg(page)).text == "38"
+
+
 @pytest.mark.parametrize(
     "text, pen_from, pen_to",
     [
