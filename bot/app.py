@@ -41,12 +41,15 @@ CHAT_ACTION_SECONDS = 4.0  # Telegram shows a chat action for 5 s
 # flood limit of 30 messages/s.
 CONNECTION_POOL_SIZE = 4
 POOL_TIMEOUT = 30.0  # seconds a request may wait for a free connection in a burst
-NETWORK_RETRIES = 3  # for Bot API calls that fail with a 5xx or a timeout; 429s are AIORateLimiter's
+NETWORK_RETRIES = 3  # for Bot API calls that fail in ways that may pass; 429s are AIORateLimiter's
 
 
 class RetryingRateLimiter(AIORateLimiter):
-    """Telegram's flood limits and RetryAfter waits (AIORateLimiter), plus retries of server errors and timeouts.
+    """Telegram's flood limits and RetryAfter waits (AIORateLimiter), plus retries of NetworkErrors.
 
+    Those are failures that may pass: a 5xx answer, a timeout, a connection refused, reset or not
+    resolved. A BadRequest (a NetworkError too, in python-telegram-bot) and the errors that are not
+    NetworkErrors (Forbidden, InvalidToken, a malformed URL: see bot/request.py) fail at once.
     A request that timed out may have reached Telegram, so a retry can rarely duplicate a message:
     better than an answer that never comes.
     """
@@ -141,6 +144,8 @@ def build_application(settings: Settings, shared: Services) -> Application:
     application.bot_data["services"] = shared
 
     new_message = filters.UpdateType.MESSAGE
+    # Service messages (members joining or leaving, a pin, a new title) are not the user talking to the bot.
+    not_service = ~filters.StatusUpdate.ALL
     application.add_handler(TypeHandler(Update, handlers.refuse_strangers), group=-1)
     application.add_handlers(
         [
@@ -150,7 +155,7 @@ def build_application(settings: Settings, shared: Services) -> Application:
             CommandHandler("about", handlers.about),
             MessageHandler(new_message & (filters.PHOTO | filters.Document.IMAGE), handlers.photo),
             MessageHandler(new_message & filters.TEXT & ~filters.COMMAND, handlers.text),
-            MessageHandler(new_message, handlers.unsupported),
+            MessageHandler(new_message & not_service, handlers.unsupported),
             CallbackQueryHandler(handlers.correct, pattern=replies.button_pattern(replies.CORRECT)),
             CallbackQueryHandler(handlers.wrong, pattern=replies.button_pattern(replies.WRONG)),
             CallbackQueryHandler(handlers.see, pattern=replies.button_pattern(replies.SEE)),

@@ -3,6 +3,7 @@
 Every variable, its default and its meaning is listed in .env.example.
 """
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 # Telegram's rule for the X-Telegram-Bot-Api-Secret-Token header.
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+USER_ID_PATTERN = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes "²", which int() refuses
 
 
 class ConfigError(ValueError):
@@ -54,6 +56,8 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type, low: 
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a {kind.__name__}, got {raw!r}") from None
+    if not math.isfinite(value):  # nan would pass any range check below
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{name} must be {bounds}, got {raw!r}")
@@ -64,9 +68,30 @@ def _user_ids(raw: str) -> frozenset[int] | None:
     parts = [part.strip() for part in raw.split(",") if part.strip()]
     if not parts:
         return None
-    if not all(part.isdigit() for part in parts):
+    if not all(USER_ID_PATTERN.fullmatch(part) for part in parts):
         raise ConfigError(f"ALLOWED_USER_IDS must be comma-separated numeric user ids, got {raw!r}")
     return frozenset(int(part) for part in parts)
+
+
+def _messages_per_second(env: Mapping[str, str], default: float) -> float:
+    """0 (off) or at least 1: aiolimiter refuses every request when its rate is below one per second."""
+    value = _number(env, "TELEGRAM_MESSAGES_PER_SECOND", default, float, 0.0)
+    if 0 < value < 1:
+        raise ConfigError(f"TELEGRAM_MESSAGES_PER_SECOND must be 0 (off) or at least 1, got {value:g}")
+    return value
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """An http(s) URL with a host; checked here because the HTTP library's error would quote the URL with the token."""
+    url = env.get(name, "").strip() or default
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port out of range
+    except ValueError:  # that, or a malformed IPv6 address
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL with a host, such as {default}")
+    return url
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -94,12 +119,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     defaults = Settings(token=token)
     return Settings(
         token=token,
-        base_url=env.get("TELEGRAM_BASE_URL", "").strip() or defaults.base_url,
-        base_file_url=env.get("TELEGRAM_BASE_FILE_URL", "").strip() or defaults.base_file_url,
+        base_url=_http_url(env, "TELEGRAM_BASE_URL", defaults.base_url),
+        base_file_url=_http_url(env, "TELEGRAM_BASE_FILE_URL", defaults.base_file_url),
         model_path=Path(env.get("MODEL_PATH", "").strip() or defaults.model_path),
         confidence_threshold=_number(env, "CONFIDENCE_THRESHOLD", defaults.confidence_threshold, float, 0.0, 1.0),
         user_photos_per_minute=_number(env, "USER_PHOTOS_PER_MINUTE", defaults.user_photos_per_minute, int, 1),
-        messages_per_second=_number(env, "TELEGRAM_MESSAGES_PER_SECOND", defaults.messages_per_second, float, 0.0),
+        messages_per_second=_messages_per_second(env, defaults.messages_per_second),
         allowed_user_ids=_user_ids(env.get("ALLOWED_USER_IDS", "")),
         feedback_db=Path(env.get("FEEDBACK_DB", "").strip() or defaults.feedback_db),
         webhook_url=webhook_url,

@@ -4,6 +4,7 @@ Writes go through one worker thread that owns the connection, so the event loop 
 and writes never interleave. WAL mode with synchronous=NORMAL: each commit is in the WAL file before the
 call returns, so a crash or restart of the bot loses nothing (only a power cut could lose the last
 commits). The 28x28 crops are kept as raw bytes, one 784-byte image per digit read, in reading order.
+Needs SQLite 3.35 or newer (2021) for INSERT ... ON CONFLICT ... RETURNING.
 """
 
 import asyncio
@@ -50,7 +51,6 @@ CREATE TABLE IF NOT EXISTS verdicts (
 @dataclass
 class StoredAnswer:
     id: int
-    user_id: int
     file_id: str
     text: str
 
@@ -81,6 +81,10 @@ class FeedbackStore:
     # -- run in the worker thread -------------------------------------------------------------------------
 
     def _open(self) -> None:
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise RuntimeError(
+                f"the feedback store needs SQLite 3.35 or newer, this Python has {sqlite3.sqlite_version}"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
@@ -98,24 +102,34 @@ class FeedbackStore:
             for d in result.digits
         ]
         crops = b"".join(np.ascontiguousarray(d.image, dtype=np.uint8).tobytes() for d in result.digits)
-        cursor = self._connection.execute(
-            "INSERT OR REPLACE INTO answers (time, user_id, chat_id, message_id, file_id, status, text, confidences,"
-            " crops) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # A photo delivered twice keeps its row and id (INSERT OR REPLACE would give it a new id, and
+        # leave the verdicts already given on it pointing at nothing).
+        rows = self._connection.execute(
+            "INSERT INTO answers (time, user_id, chat_id, message_id, file_id, status, text, confidences, crops)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE SET time = excluded.time,"
+            " user_id = excluded.user_id, file_id = excluded.file_id, status = excluded.status, text = excluded.text,"
+            " confidences = excluded.confidences, crops = excluded.crops RETURNING id",
             (_now(), user_id, chat_id, message_id, file_id, result.status, result.text, json.dumps(confidences), crops),
-        )
-        return cursor.lastrowid
+        ).fetchall()  # all of them: the statement then ends, and so commits, before the call returns
+        return rows[0][0]
 
     def _find_answer(self, chat_id: int, message_id: int) -> StoredAnswer | None:
         row = self._connection.execute(
-            "SELECT id, user_id, file_id, text FROM answers WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+            "SELECT id, file_id, text FROM answers WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
         ).fetchone()
         return StoredAnswer(*row) if row else None
 
-    def _add_verdict(self, answer_id: int, user_id: int, correct: bool, label: str) -> None:
+    def _add_verdict(self, answer_id: int, user_id: int, correct: bool, label: str) -> bool:
+        latest = self._connection.execute(
+            "SELECT user_id, correct, label FROM verdicts WHERE answer_id = ? ORDER BY id DESC LIMIT 1", (answer_id,)
+        ).fetchone()
+        if latest == (user_id, int(correct), label):
+            return False  # a double tap: the same user's same verdict again
         self._connection.execute(
             "INSERT INTO verdicts (time, answer_id, user_id, correct, label) VALUES (?, ?, ?, ?, ?)",
             (_now(), answer_id, user_id, int(correct), label),
         )
+        return True
 
     def _live_stats(self) -> LiveStats:
         rows = self._connection.execute(
@@ -132,6 +146,8 @@ class FeedbackStore:
             read_digits, true_digits = read.replace(" ", ""), label.replace(" ", "")
             if len(read_digits) != len(true_digits):
                 continue  # a digit was missed or split: no digit-by-digit comparison possible
+            if not (true_digits.isascii() and true_digits.isdigit()):
+                continue  # a label stored before the bot took only 0-9 ("²" once was): int() would fail
             for guess, truth in zip(read_digits, true_digits, strict=True):
                 counts = per_digit.setdefault(int(truth), [0, 0])
                 counts[0] += guess == truth
@@ -155,8 +171,9 @@ class FeedbackStore:
     async def find_answer(self, chat_id: int, message_id: int) -> StoredAnswer | None:
         return await self._call(self._find_answer, chat_id, message_id)
 
-    async def add_verdict(self, answer_id: int, user_id: int, correct: bool, label: str) -> None:
-        await self._call(self._add_verdict, answer_id, user_id, correct, label)
+    async def add_verdict(self, answer_id: int, user_id: int, correct: bool, label: str) -> bool:
+        """Store a verdict; False (and nothing stored) when it repeats the answer's latest verdict by the same user."""
+        return await self._call(self._add_verdict, answer_id, user_id, correct, label)
 
     async def live_stats(self) -> LiveStats:
         return await self._call(self._live_stats)

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telegram import Document, Message, PhotoSize, ReplyParameters, Update
+from telegram import Document, InlineKeyboardMarkup, Message, PhotoSize, ReplyParameters, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
@@ -53,13 +53,17 @@ async def refuse_strangers(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if allowed is None or (user and user.id in allowed):
         return
     refused = services(context).refused
-    if user and user.id not in refused:
-        refused.add(user.id)
-        if update.callback_query:
-            await update.callback_query.answer(replies.NOT_ALLOWED, show_alert=True)
-        elif update.effective_message:
-            await update.effective_message.reply_text(replies.NOT_ALLOWED)
-    raise ApplicationHandlerStop
+    try:
+        if user and user.id not in refused:
+            if update.callback_query:
+                await update.callback_query.answer(replies.NOT_ALLOWED, show_alert=True)
+            elif update.effective_message:
+                await update.effective_message.reply_text(replies.NOT_ALLOWED)
+            refused.add(user.id)  # only once told: a refusal that failed is tried again next time
+    except TelegramError as error:
+        logger.warning("Could not refuse user %s: %s", user.id, error)
+    finally:
+        raise ApplicationHandlerStop  # even if the refusal failed, the update goes no further
 
 
 # -- commands -----------------------------------------------------------------------------------------------
@@ -94,15 +98,15 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # -- photos -------------------------------------------------------------------------------------------------
 
 
-async def _show_progress(shared: Services, message: Message, action: str) -> None:
+async def _show_progress(context: ContextTypes.DEFAULT_TYPE, chat_id: int, action: str) -> None:
     """Show "typing..." while a photo is read: a nicety whose failure must not cost the user the answer.
 
     Telegram shows it for 5 seconds, so a chat sending many photos at once needs it only once.
     """
-    if not shared.progress.allow((message.chat_id, action)):
+    if not services(context).progress.allow((chat_id, action)):
         return
     try:
-        await message.reply_chat_action(action)
+        await context.bot.send_chat_action(chat_id, action)
     except TelegramError as error:
         logger.warning("sendChatAction failed: %s", error)
 
@@ -118,7 +122,7 @@ async def _fetch(
     """The file's bytes, or None when it is over Telegram's download limit."""
     if attachment.file_size and attachment.file_size > MAX_FILE_BYTES:
         return None
-    await _show_progress(services(context), message, ChatAction.TYPING)
+    await _show_progress(context, message.chat_id, ChatAction.TYPING)
     try:
         return await _download(context, attachment.file_id)
     except BadRequest as error:  # Telegram's own check, for files whose size the update did not say
@@ -175,20 +179,39 @@ async def _find_result(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message
     return result
 
 
+# A button's message is typed MaybeInaccessibleMessage: of an old message Telegram sends only the chat, the
+# id and date 0, and an InaccessibleMessage has none of Message's shortcuts (reply_text, edit_reply_markup).
+# So the handlers below use the chat and message id with the Bot's methods, which work for both.
+
+
+async def _edit_buttons(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int, markup: InlineKeyboardMarkup
+) -> None:
+    """Show new buttons under one of the bot's messages; a double tap asks for the same ones twice."""
+    try:
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
 async def see(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The "What did you see?" button: the photo with boxes and readings, and the 28x28 images the network got."""
     query = update.callback_query
     callback = replies.parse_callback(query.data)
+    chat_id, quote = query.message.chat.id, ReplyParameters(query.message.message_id)
     await query.answer()
-    await _show_progress(services(context), query.message, ChatAction.UPLOAD_PHOTO)
-    result = await _find_result(context, query.message.chat.id, callback.message_id)
+    await _show_progress(context, chat_id, ChatAction.UPLOAD_PHOTO)
+    result = await _find_result(context, chat_id, callback.message_id)
     if result is None:
-        await query.message.reply_text(replies.NO_ANSWER_ANY_MORE)
+        await context.bot.send_message(chat_id, replies.NO_ANSWER_ANY_MORE, reply_parameters=quote)
         return
     annotated, *strip = await services(context).reader.pictures(result)
-    await query.message.reply_photo(annotated, caption="What I saw: each box is a digit, with my reading")
+    caption = "What I saw: each box is a digit, with my reading"
+    await context.bot.send_photo(chat_id, annotated, caption=caption, reply_parameters=quote)
     if strip:
-        await query.message.reply_photo(strip[0], caption="The 28×28 images the network read, left to right")
+        caption = "The 28×28 images the network read, left to right"
+        await context.bot.send_photo(chat_id, strip[0], caption=caption, reply_parameters=quote)
 
 
 async def correct(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -199,9 +222,10 @@ async def correct(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if answer is None:
         await query.answer(replies.NO_ANSWER_ANY_MORE, show_alert=True)
         return
-    await store.add_verdict(answer.id, update.effective_user.id, True, answer.text)
+    await store.add_verdict(answer.id, update.effective_user.id, True, answer.text)  # a double tap stores one
     await query.answer("Thanks! Saved as correct.")
-    await query.edit_message_reply_markup(replies.answer_keyboard(callback.message_id, with_verdict=False))
+    markup = replies.answer_keyboard(callback.message_id, with_verdict=False)
+    await _edit_buttons(context, query.message.chat.id, query.message.message_id, markup)
 
 
 async def _edit_keypad(update: Update, context: ContextTypes.DEFAULT_TYPE, entry: str) -> None:
@@ -209,11 +233,8 @@ async def _edit_keypad(update: Update, context: ContextTypes.DEFAULT_TYPE, entry
     callback = replies.parse_callback(query.data)
     # A typed number corrects this answer too; the keypad message is remembered to close it then.
     context.chat_data["correcting"] = (callback.message_id, query.message.message_id)
-    try:
-        await query.edit_message_reply_markup(replies.keypad(callback.message_id, entry))
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():  # e.g. backspace on an empty entry
-            raise
+    markup = replies.keypad(callback.message_id, entry)  # unchanged, e.g. by backspace on an empty entry
+    await _edit_buttons(context, query.message.chat.id, query.message.message_id, markup)
 
 
 async def wrong(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -230,8 +251,8 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     context.chat_data.pop("correcting", None)
     await query.answer()
-    message_id = replies.parse_callback(query.data).message_id
-    await query.edit_message_reply_markup(replies.answer_keyboard(message_id, with_verdict=True))
+    markup = replies.answer_keyboard(replies.parse_callback(query.data).message_id, with_verdict=True)
+    await _edit_buttons(context, query.message.chat.id, query.message.message_id, markup)
 
 
 async def _save_correction(
@@ -241,23 +262,25 @@ async def _save_correction(
     shared, chat_id = services(context), update.effective_chat.id
     context.chat_data.pop("correcting", None)
     answer = await shared.store.find_answer(chat_id, photo_message_id)
+    quote = ReplyParameters(reply_message_id)
     if answer is None:
-        await update.effective_message.reply_text(replies.NO_ANSWER_ANY_MORE)
+        await context.bot.send_message(chat_id, replies.NO_ANSWER_ANY_MORE, reply_parameters=quote)
         return
-    await shared.store.add_verdict(answer.id, update.effective_user.id, label == answer.text, label)
-    await context.bot.edit_message_reply_markup(
-        chat_id, reply_message_id, reply_markup=replies.answer_keyboard(photo_message_id, with_verdict=False)
-    )
-    await context.bot.send_message(
-        chat_id, replies.corrected_text(answer.text, label), reply_parameters=ReplyParameters(reply_message_id)
-    )
+    if not await shared.store.add_verdict(answer.id, update.effective_user.id, label == answer.text, label):
+        return  # the same correction again (Done tapped twice): the first one closed the keypad and said thanks
+    markup = replies.answer_keyboard(photo_message_id, with_verdict=False)
+    await _edit_buttons(context, chat_id, reply_message_id, markup)
+    await context.bot.send_message(chat_id, replies.corrected_text(answer.text, label), reply_parameters=quote)
 
 
 async def done(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     callback = replies.parse_callback(query.data)
-    await query.answer()
     label = replies.entry_to_number(callback.entry)
+    if not label:  # the keypad shows Done only after a digit, so this data was made up
+        await query.answer(replies.NOTHING_ENTERED)
+        return
+    await query.answer()
     await _save_correction(update, context, callback.message_id, query.message.message_id, label)
 
 

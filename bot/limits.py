@@ -23,10 +23,13 @@ class PhotoRateLimit:
         self.clock = clock
         self._accepted: dict[int, deque[float]] = {}
         self._told_until: dict[int, float] = {}
+        self._next_sweep = self.clock() + window
 
     def take(self, user_id: int) -> Refusal | None:
         """None (and the photo counts) if the user is under the limit, else a Refusal."""
         now = self.clock()
+        if now >= self._next_sweep:
+            self._forget_quiet_users(now)
         accepted = self._accepted.setdefault(user_id, deque())
         while accepted and accepted[0] <= now - self.window:
             accepted.popleft()
@@ -39,6 +42,14 @@ class PhotoRateLimit:
         if first:
             self._told_until[user_id] = now + retry_in
         return Refusal(retry_in, first)
+
+    def _forget_quiet_users(self, now: float) -> None:
+        """Drop users with no photo in the window, or every user ever seen would cost memory; once a window."""
+        self._accepted = {
+            user: times for user, times in self._accepted.items() if times and times[-1] > now - self.window
+        }
+        self._told_until = {user: until for user, until in self._told_until.items() if until > now}
+        self._next_sweep = now + self.window
 
 
 class ChatOrder:

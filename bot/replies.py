@@ -6,6 +6,7 @@ buttons' data, so the bot keeps no state between key presses and a restart loses
 """
 
 import html
+import unicodedata
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -47,6 +48,7 @@ NO_ANSWER_ANY_MORE = "I no longer have that photo; please send it again."
 EXPIRED = "This button no longer works; send the photo again."
 DIGITS_ONLY = "Please type the right number with digits only (a new line for a second row), or tap Cancel."
 TYPE_OR_TAP = "What is the right number? Tap the digits and Done, or type it."
+NOTHING_ENTERED = "Tap the digits of the right number first, then Done."
 
 COMMANDS = [
     ("start", "what this bot does"),
@@ -159,10 +161,21 @@ def keypad(message_id: int, entry: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[so_far], digits[0:3], digits[3:6], digits[6:9], bottom, finish])
 
 
+def _ascii_digits(row: str) -> str | None:
+    """The row's decimal digits in ASCII ("４２" and "٤٢" are "42"), or None if anything else is in it.
+
+    Not str.isdigit(): that also takes "²" and "①", which are no decimal digits and which int() refuses.
+    """
+    try:
+        return "".join(str(unicodedata.decimal(character)) for character in row)
+    except ValueError:
+        return None
+
+
 def normalise_number(text: str) -> str | None:
     """A number the user typed ("42", "4 2", "42 17" on two rows as "42\\n17") as the bot writes it, or None."""
-    rows = ["".join(row.split()) for row in text.strip().splitlines() if row.strip()]
-    if not rows or not all(row.isdigit() for row in rows) or sum(map(len, rows)) > MAX_ENTRY:
+    rows = [_ascii_digits("".join(row.split())) for row in text.strip().splitlines() if row.strip()]
+    if not rows or None in rows or sum(map(len, rows)) > MAX_ENTRY:
         return None
     return " ".join(rows)
 

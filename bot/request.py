@@ -11,7 +11,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 DefaultOr = float | None | object  # a timeout, None (wait forever) or BaseRequest.DEFAULT_NONE
@@ -103,5 +103,8 @@ class AiohttpRequest(BaseRequest):
                 return response.status, await response.read()
         except TimeoutError as error:  # before ClientError: aiohttp's timeouts are both
             raise TimedOut from error
+        except aiohttp.InvalidURL as error:
+            # Not a NetworkError: no retry can mend it. Nor is the URL quoted: it contains the token.
+            raise TelegramError(f"aiohttp.{type(error).__name__}: the Bot API URL is malformed") from None
         except aiohttp.ClientError as error:
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error

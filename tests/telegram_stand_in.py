@@ -4,8 +4,9 @@ An aiohttp server on 127.0.0.1 (a free port) that answers python-telegram-bot th
 does: `/bot<token>/<method>` with form, multipart or JSON parameters, `{"ok": true, "result": ...}` or
 `{"ok": false, "error_code": ..., "description": ...}`, long-polled getUpdates, and file downloads at
 `/file/bot<token>/<path>`. Test code plays the users: it injects updates (photos in several sizes,
-documents, commands, stickers, button presses) and reads what the bot sent. It can inject faults:
-HTTP errors (500, 429 with retry_after) and slow responses.
+documents, commands, stickers, button presses, a user joining a group) and reads what the bot sent. It
+can inject faults: HTTP errors (500, 429 with retry_after, 403 "blocked by the user", any description)
+and slow responses.
 
     async with TelegramStandIn() as api:
         env = api.bot_env()                   # point the bot here
@@ -95,6 +96,10 @@ class Fault:
     status: int | None  # None: answer normally, only late
     delay: float = 0.0
     retry_after: int | None = None
+    description: str | None = None  # None: Telegram's usual one for the status
+
+
+FAULT_DESCRIPTIONS = {403: "Forbidden: bot was blocked by the user", 429: "Too Many Requests: retry after"}
 
 
 @dataclass
@@ -126,22 +131,26 @@ class StandInUser:
     def as_dict(self) -> dict:
         return {"id": self.id, "is_bot": False, "first_name": self.first_name, "language_code": "en"}
 
-    def message(self, **content: Any) -> dict:
-        """A new Message from this user (known to the API, so the bot can reply to it), not yet delivered."""
+    def message(self, chat: dict | None = None, **content: Any) -> dict:
+        """A new Message from this user (known to the API, so the bot can reply to it), not yet delivered.
+
+        In their private chat with the bot, or in `chat` (a group, say).
+        """
         message = {
             "message_id": next(self.api._message_ids),
             "date": int(time.time()),
-            "chat": {"id": self.id, "type": "private", "first_name": self.first_name},
+            "chat": chat or {"id": self.id, "type": "private", "first_name": self.first_name},
             "from": self.as_dict,
             **content,
         }
-        self.api.chats[self.id] = message["chat"]
-        self.api.messages[(self.id, message["message_id"])] = message
+        chat_id = message["chat"]["id"]
+        self.api.chats[chat_id] = message["chat"]
+        self.api.messages[(chat_id, message["message_id"])] = message
         return message
 
-    async def _message(self, **content: Any) -> dict:
-        message = self.message(**content)
-        self.api.injected_at[(self.id, message["message_id"])] = time.perf_counter()
+    async def _message(self, chat: dict | None = None, **content: Any) -> dict:
+        message = self.message(chat, **content)
+        self.api.injected_at[(message["chat"]["id"], message["message_id"])] = time.perf_counter()
         await self.api.inject({"message": message})
         return message
 
@@ -171,16 +180,33 @@ class StandInUser:
             voice={**self.api.add_file(b"OggS\x00", None), "duration": 2, "mime_type": "audio/ogg"}
         )
 
+    async def join_group(self, group_id: int, title: str = "Group") -> dict:
+        """Join a group the bot is in: the service message Telegram sends to the group's members."""
+        group = {"id": group_id, "type": "group", "title": title}
+        return await self._message(group, new_chat_members=[self.as_dict])
+
     async def press(self, message: dict, data: str) -> str:
         """Tap the inline button with callback data `data` under the bot's `message`; returns the query id."""
         current = self.api.messages[(message["chat"]["id"], message["message_id"])]
         buttons = [b for row in current.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
         if data not in [b.get("callback_data") for b in buttons]:
             raise AssertionError(f"no button with data {data!r} under message {message['message_id']}: {buttons}")
-        query_id = str(next(self.api._query_ids))
-        query = {"id": query_id, "from": self.as_dict, "message": current, "chat_instance": "1", "data": data}
-        await self.api.inject({"callback_query": query})
-        return query_id
+        return (await self.tap(message, data))[0]
+
+    async def tap(self, message: dict, data: str, times: int = 1, inaccessible: bool = False) -> list[str]:
+        """Send a callback query for `message` with `data`, shown or not (a stale or forged button); the query ids.
+
+        `times=2` is a double tap: both queries leave before the bot has answered the first. `inaccessible`
+        sends the message as Telegram does when the message is too old: chat and message id only, date 0.
+        """
+        current = self.api.messages[(message["chat"]["id"], message["message_id"])]
+        if inaccessible:
+            current = {"chat": current["chat"], "message_id": current["message_id"], "date": 0}
+        query_ids = [str(next(self.api._query_ids)) for _ in range(times)]
+        for query_id in query_ids:
+            query = {"id": query_id, "from": self.as_dict, "message": current, "chat_instance": "1", "data": data}
+            await self.api.inject({"callback_query": query})
+        return query_ids
 
 
 class TelegramStandIn:
@@ -284,10 +310,10 @@ class TelegramStandIn:
         return sizes
 
     def fail_next(self, method: str, status: int | None = 500, times: int = 1, delay: float = 0.0,
-                  retry_after: int | None = None) -> None:  # fmt: skip
+                  retry_after: int | None = None, description: str | None = None) -> None:  # fmt: skip
         """The next `times` calls of `method` wait `delay` s, then fail with `status` (None: succeed late)."""
         for _ in range(times):
-            self.faults[method].append(Fault(status, delay, retry_after))
+            self.faults[method].append(Fault(status, delay, retry_after, description))
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -345,7 +371,7 @@ class TelegramStandIn:
                 fault = self.faults[method].popleft()
                 await asyncio.sleep(fault.delay)
                 if fault.status is not None:
-                    description = "Too Many Requests: retry after" if fault.status == 429 else "Internal Server Error"
+                    description = fault.description or FAULT_DESCRIPTIONS.get(fault.status, "Internal Server Error")
                     raise ApiError(fault.status, description, fault.retry_after)
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:

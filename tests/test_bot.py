@@ -18,6 +18,7 @@ import pytest
 from telegram.ext import Application
 from telegram_stand_in import TelegramStandIn
 
+from bot import replies
 from bot.app import build_application, build_services
 from bot.config import Settings, load_settings
 from preprocessing.synthetic import DigitSource, SyntheticPhoto, make_photos
@@ -75,6 +76,11 @@ def png_of(jpeg: bytes) -> bytes:
 def feedback_rows(settings: Settings, query: str) -> list[tuple]:
     with sqlite3.connect(settings.feedback_db) as connection:
         return connection.execute(query).fetchall()
+
+
+def apologies(api: TelegramStandIn) -> list[dict]:
+    """The bot's "something went wrong" messages: each one an error while handling an update."""
+    return [m for m in api.sent if m.get("text") == replies.SOMETHING_WENT_WRONG]
 
 
 # -- photos and other messages ------------------------------------------------------------------------------
@@ -270,6 +276,97 @@ async def test_cancel_puts_the_answer_buttons_back(stand_in, bot, known_photos):
     assert reply_after_cancel["text"].startswith("I only read photos")  # no longer taken as a correction
 
 
+async def test_corrections_are_stored_in_ascii_and_a_bad_stored_label_spoils_no_accuracy(stand_in, tmp_path,
+                                                                                      known_photos):  # fmt: skip
+    settings = settings_for(stand_in, tmp_path)
+    user = stand_in.user(1001)
+    async with running_bot(settings):
+        reply = await stand_in.reply_to(await user.send_photo(known_photos[0].image))
+        await user.press(reply, button(reply, "no:"))
+        await stand_in.wait_until(lambda: len(buttons(stand_in.current(reply))) > 10)
+        superscript = await stand_in.reply_to(await user.send_text("²"))  # isdigit(), yet int() refuses it
+        await user.send_text("３")  # fullwidth: a digit, stored as "3"
+        await stand_in.wait_until(lambda: stand_in.replies_to(reply))
+        with sqlite3.connect(settings.feedback_db) as connection:  # a label an older version let through
+            connection.execute(
+                "INSERT INTO verdicts (time, answer_id, user_id, correct, label) VALUES ('2026-01-01', 1, 1002, 0, '²')"
+            )
+        accuracy = await stand_in.reply_to(await user.send_command("/accuracy"))
+    assert superscript["text"] == replies.DIGITS_ONLY
+    assert feedback_rows(settings, "SELECT label FROM verdicts ORDER BY id") == [("3",), ("²",)]
+    assert "0 of 1 answers confirmed (0%), 1 corrected" in accuracy["text"] and not apologies(stand_in)
+
+
+async def test_buttons_under_an_answer_too_old_to_be_sent_along_still_work(stand_in, bot, known_photos):
+    # Telegram sends such a message as chat, message id and date 0 (an InaccessibleMessage). python-telegram-bot
+    # 22.8 still builds a Message of it, but its type says MaybeInaccessibleMessage: the handlers use only the
+    # chat and message id, with the Bot's methods, so that either works.
+    user = stand_in.user(1001)
+    photo = await user.send_photo(known_photos[1].image)
+    reply = await stand_in.reply_to(photo)
+    number = photo["message_id"]
+    await user.tap(reply, f"see:{number}", inaccessible=True)
+    await stand_in.wait_until(lambda: len(stand_in.replies_to(reply)) == 2)
+    await user.tap(reply, f"no:{number}", inaccessible=True)
+    await stand_in.wait_until(lambda: f"cancel:{number}" in buttons(stand_in.current(reply)))
+    await user.tap(reply, f"cancel:{number}", inaccessible=True)
+    await stand_in.wait_until(lambda: f"ok:{number}" in buttons(stand_in.current(reply)))
+    await user.tap(reply, f"ok:{number}", inaccessible=True)
+    await stand_in.wait_until(lambda: buttons(stand_in.current(reply)) == [f"see:{number}"])
+    assert [m["caption"][:10] for m in stand_in.replies_to(reply)] == ["What I saw", "The 28×28 "]
+    assert "Thanks! Saved as correct." in [c.params.get("text") for c in stand_in.calls_to("answerCallbackQuery")]
+    assert not apologies(stand_in)
+
+
+async def test_double_taps_store_one_verdict_and_are_no_error(stand_in, bot, known_photos):
+    user = stand_in.user(1001)
+    right = await stand_in.reply_to(await user.send_photo(known_photos[0].image))
+    await user.tap(right, button(right, "ok:"), times=2)
+    wrong_photo = await user.send_photo(known_photos[1].image)
+    wrong = await stand_in.reply_to(wrong_photo)
+    number = wrong_photo["message_id"]
+    await user.press(wrong, f"no:{number}")
+    await stand_in.wait_until(lambda: f"cancel:{number}" in buttons(stand_in.current(wrong)))
+    await user.tap(wrong, f"cancel:{number}", times=2)
+    await stand_in.wait_until(lambda: f"no:{number}" in buttons(stand_in.current(wrong)))
+    await user.press(wrong, f"no:{number}")
+    for entry in ["1", "12"]:
+        await stand_in.wait_until(lambda entry=entry: f"key:{number}:{entry}" in buttons(stand_in.current(wrong)))
+        await user.press(wrong, f"key:{number}:{entry}")
+    await stand_in.wait_until(lambda: f"done:{number}:12" in buttons(stand_in.current(wrong)))
+    await user.tap(wrong, f"done:{number}:12", times=2)
+    await stand_in.reply_to(wrong)
+    await stand_in.wait_until(lambda: len(stand_in.calls_to("answerCallbackQuery")) == 10)  # every tap answered
+    await asyncio.sleep(0.3)  # time for a second thanks, or an apology, to show up
+    assert [m["text"].split("\n")[1] for m in stand_in.replies_to(wrong)] == ["Thanks! I saved the right answer."]
+    assert feedback_rows(bot.bot_data["services"].settings, "SELECT correct, label FROM verdicts ORDER BY id") == [
+        (1, known_photos[0].text),
+        (0, "12"),
+    ]
+    assert not apologies(stand_in)
+
+
+async def test_done_with_nothing_entered_is_answered_and_stores_nothing(stand_in, bot, known_photos):
+    user = stand_in.user(1001)
+    photo = await user.send_photo(known_photos[0].image)
+    reply = await stand_in.reply_to(photo)
+    for entry in ("", "__"):  # data the keypad never makes: Done appears only after a digit
+        await user.tap(reply, f"done:{photo['message_id']}:{entry}")
+    answers = await stand_in.wait_until(lambda: len(stand_in.calls_to("answerCallbackQuery")) == 2 and
+                                        stand_in.calls_to("answerCallbackQuery"))  # fmt: skip
+    assert [call.params.get("text") for call in answers] == [replies.NOTHING_ENTERED] * 2
+    assert feedback_rows(bot.bot_data["services"].settings, "SELECT * FROM verdicts") == []
+    assert not stand_in.replies_to(reply)
+
+
+async def test_service_messages_in_a_group_get_no_answer(stand_in, bot):
+    alice = stand_in.user(1001)
+    joined = await alice.join_group(-1001)
+    await stand_in.reply_to(await alice.send_command("/help"))
+    await asyncio.sleep(0.3)  # time for a wrong answer to the service message to show up
+    assert not stand_in.replies_to(joined) and not [m for m in stand_in.sent if m["chat"]["id"] == -1001]
+
+
 async def test_a_button_the_bot_did_not_make_is_answered(stand_in, bot):
     await stand_in.inject({"callback_query": {"id": "9", "from": stand_in.user(1001).as_dict, "chat_instance": "1",
                                               "data": "something-old"}})  # fmt: skip
@@ -291,6 +388,25 @@ async def test_allowlist_refuses_others_once_and_serves_the_allowed(stand_in, tm
     assert refusal["text"] == "Sorry, this bot is private and only answers its owner's friends."
     assert not stand_in.replies_to(second)
     assert len([m for m in stand_in.sent if m["chat"]["id"] == 6666]) == 1
+
+
+async def test_a_stranger_whose_refusal_fails_gets_nothing_through_and_is_refused_later(stand_in, tmp_path,
+                                                                                      known_photos):  # fmt: skip
+    settings = settings_for(stand_in, tmp_path, ALLOWED_USER_IDS="1002")
+    friend, stranger = stand_in.user(1002), stand_in.user(6666)
+    async with running_bot(settings):
+        answer = await stand_in.reply_to(await friend.send_photo(known_photos[0].image))
+        stand_in.fail_next("sendMessage", 403)  # the stranger has blocked the bot
+        photo = await stranger.send_photo(known_photos[0].image)
+        await stand_in.wait_until(lambda: [c for c in stand_in.calls_to("sendMessage") if c.status == 403])
+        stand_in.fail_next("answerCallbackQuery", 400, description="Bad Request: query is too old")
+        await stranger.tap(answer, button(answer, "ok:"))  # as in a group, where everyone sees the buttons
+        await stand_in.wait_until(lambda: [c for c in stand_in.calls_to("answerCallbackQuery") if c.status == 400])
+        refusal = await stand_in.reply_to(await stranger.send_command("/start"))  # told now, as not told before
+        await asyncio.sleep(0.3)  # time for a wrong answer to the photo or the button to show up
+    assert refusal["text"] == replies.NOT_ALLOWED
+    assert not stand_in.replies_to(photo) and len(stand_in.calls_to("getFile")) == 1  # the friend's photo only
+    assert feedback_rows(settings, "SELECT COUNT(*) FROM verdicts") == [(0,)] and not apologies(stand_in)
 
 
 async def test_per_user_limit_is_polite_and_leaves_other_users_alone(stand_in, tmp_path, known_photos):

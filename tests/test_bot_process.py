@@ -41,6 +41,23 @@ def test_bad_settings_exit_2_with_one_line(tmp_path, env, says):
     assert "not-a-real-token" not in finished.stderr and not (tmp_path / "data").exists()
 
 
+def test_a_base_url_without_a_scheme_is_one_clear_line_without_the_token(tmp_path):
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    finished = run_bot_briefly({"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_BASE_URL": "api.telegram.org/bot"}, tmp_path)
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("bot: TELEGRAM_BASE_URL must be an http:// or https:// URL")
+    assert finished.stderr.count("\n") == 1 and token.split(":")[1] not in finished.stdout + finished.stderr
+
+
+async def test_an_unexpected_error_at_start_is_one_log_line_and_exit_1(stand_in, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    process = start_bot(stand_in, tmp_path, FEEDBACK_DB=str(tmp_path / "a-file" / "feedback.sqlite3"))
+    assert await asyncio.wait_for(asyncio.to_thread(process.wait), 60) == 1
+    log = (tmp_path / "bot.log").read_text()
+    assert "CRITICAL bot: Stopped by an error: FileExistsError" in log.splitlines()[-1]
+    assert "Traceback" not in log  # a traceback bypasses the logging filter that scrubs the token
+
+
 def test_token_is_set_from_a_dotenv_file_in_the_working_directory(tmp_path):
     (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=123456789:short\n")
     finished = run_bot_briefly({}, tmp_path)

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from telegram import Bot
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram.ext import ExtBot
 
 from bot import config, replies
+from bot.app import RetryingRateLimiter
 from bot.config import ConfigError, load_settings
 from bot.feedback import FeedbackStore
 from bot.limits import ChatOrder, PhotoRateLimit, Throttle
@@ -110,9 +112,21 @@ def test_button_patterns_accept_the_bots_data_and_reject_the_rest():
 
 @pytest.mark.parametrize(
     "typed, number",
-    [("42", "42"), (" 4 2 ", "42"), ("42\n17", "42 17"), ("4a", None), ("", None), ("1" * 41, None)],
+    [
+        ("42", "42"),
+        (" 4 2 ", "42"),
+        ("42\n17", "42 17"),
+        ("4a", None),
+        ("", None),
+        ("1" * 41, None),
+        ("²", None),
+        ("①", None),
+        ("３４", "34"),
+        ("٣\n٤", "3 4"),
+    ],  # fmt: skip
 )
 def test_typed_corrections_are_normalised(typed, number):
+    """Stored in ASCII: other scripts' decimal digits are converted, digit-like signs ("²") refused."""
     assert replies.normalise_number(typed) == number
 
 
@@ -167,12 +181,25 @@ def test_env_example_documents_every_setting_with_its_default():
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "CONFIDENCE_THRESHOLD": "high"}, "CONFIDENCE_THRESHOLD must be a float"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "ALLOWED_USER_IDS": "12,@bob"}, "ALLOWED_USER_IDS must be"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "CONFIDENCE_THRESHOLD": "nan"}, "CONFIDENCE_THRESHOLD must be a finite"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_MESSAGES_PER_SECOND": "0.5"}, "must be 0 (off) or at least 1"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_MESSAGES_PER_SECOND": "inf"}, "must be a finite number"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "ALLOWED_USER_IDS": "12,²"}, "ALLOWED_USER_IDS must be"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": "api.telegram.org/bot"}, "TELEGRAM_BASE_URL must be"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": "http://[::1/bot"}, "TELEGRAM_BASE_URL must be"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_FILE_URL": "http://h:99999/f"}, "TELEGRAM_BASE_FILE_URL must"),
     ],
 )
 def test_bad_settings_are_one_clear_line(env, says):
     with pytest.raises(ConfigError) as error:
         load_settings(env)
     assert says in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_overall_rate_limit_may_be_off_or_at_least_one_per_second():
+    for rate in (0.0, 1.0, 2.5):
+        settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_MESSAGES_PER_SECOND": f"{rate}"})
+        assert settings.messages_per_second == rate
 
 
 def test_a_malformed_token_is_not_repeated_in_the_error():
@@ -220,6 +247,17 @@ async def test_chat_order_serves_turns_in_arrival_order_per_chat():
     assert [n for c, n in served if c == 1] == [1, 2, 4] and served[0] == (2, 1)
     assert time.perf_counter() - started < 0.35  # the two slow photos of chat 1 overlapped
     assert not order._open  # nothing kept for idle chats
+
+
+def test_photo_limit_forgets_users_once_their_window_has_passed():
+    now = [0.0]
+    limit = PhotoRateLimit(per_window=1, window=60, clock=lambda: now[0])
+    for user in (1, 2, 3):
+        limit.take(user)
+    assert limit.take(3).first  # refused, and told
+    now[0] = 61
+    assert limit.take(4) is None
+    assert list(limit._accepted) == [4] and not limit._told_until  # users 1 to 3 cost nothing any more
 
 
 def test_throttle_allows_one_event_per_key_and_interval():
@@ -281,6 +319,19 @@ async def test_requests_carry_uploads_and_fail_as_telegram_errors(stand_in, know
         await request.shutdown()
 
 
+async def test_a_malformed_bot_api_url_fails_at_once_without_quoting_the_token(caplog):
+    # Settings refuse such URLs; this is the second line of defence, for one that gets past them.
+    requests = AiohttpRequest(1), AiohttpRequest(1)
+    bot = ExtBot(TOKEN, base_url="http://:80/bot", request=requests[0], get_updates_request=requests[1],
+                 rate_limiter=RetryingRateLimiter())  # fmt: skip
+    with caplog.at_level(logging.WARNING), pytest.raises(TelegramError) as error:
+        await bot.initialize()
+    for request in requests:
+        await request.shutdown()
+    assert not isinstance(error.value, NetworkError)  # NetworkErrors are retried; no retry can mend a URL
+    assert TOKEN.split(":")[1] not in str(error.value) and "retry" not in caplog.text
+
+
 async def test_requests_use_the_proxy_the_environment_names(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
@@ -319,3 +370,43 @@ async def test_feedback_store_keeps_answers_and_verdicts_across_reopening(tmp_pa
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         crops = connection.execute("SELECT crops FROM answers WHERE id = ?", (first,)).fetchone()[0]
     assert np.array_equal(np.frombuffer(crops, np.uint8).reshape(-1, 28, 28), np.stack([d.image for d in read.digits]))
+
+
+async def test_a_photo_delivered_twice_keeps_its_answer_id_and_verdicts(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    await store.open()
+    first = await store.add_answer(7, 7, 100, "file-a", recognition(OK, digit(4, 0.99)))
+    await store.add_verdict(first, 7, True, "4")
+    again = await store.add_answer(7, 7, 100, "file-a", recognition(OK, digit(4, 0.99)))  # the same update
+    stats = await store.live_stats()
+    await store.close()
+    assert again == first and (stats.confirmed, stats.corrected) == (1, 0)
+
+
+async def test_a_repeated_verdict_is_stored_once_and_a_changed_one_again(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    await store.open()
+    answer = await store.add_answer(7, 7, 100, "file-a", recognition(OK, digit(4, 0.99)))
+    stored = [await store.add_verdict(answer, 7, *verdict) for verdict in [(True, "4"), (True, "4"), (False, "9")]]
+    await store.close()
+    assert stored == [True, False, True]
+    with sqlite3.connect(tmp_path / "feedback.sqlite3") as connection:
+        assert connection.execute("SELECT correct, label FROM verdicts ORDER BY id").fetchall() == [(1, "4"), (0, "9")]
+
+
+async def test_live_stats_skip_labels_that_are_not_ascii_digits(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
+    store = FeedbackStore(path)
+    await store.open()
+    first = await store.add_answer(7, 7, 100, "file-a", recognition(OK, digit(4, 0.99)))
+    second = await store.add_answer(7, 7, 101, "file-b", recognition(OK, digit(1, 0.99)))
+    await store.add_verdict(first, 7, True, "4")
+    with sqlite3.connect(path) as connection:  # as an older version of the bot stored "²" and "３"
+        for label in ("３", "²"):  # the latest one counts
+            connection.execute(
+                "INSERT INTO verdicts (time, answer_id, user_id, correct, label) VALUES ('2026-01-01', ?, 8, 0, ?)",
+                (second, label),
+            )
+    stats = await store.live_stats()
+    await store.close()
+    assert (stats.confirmed, stats.corrected) == (1, 1) and stats.per_digit == {4: (1, 1)}
