@@ -53,6 +53,7 @@ BESIDE = 0.6
 # A bar, not a digit written wide: a pen, even a thick one 2.5 digit heights long and 0.45 of one thick (0.18).
 # The flattest digit written wide on the development photos measured 0.245 across its length.
 FLAT_BAR = 0.2
+SIDE_BY_SIDE_OVERLAP = 0.6  # two pieces at the same height overlapping this share of the narrower's width are one
 LONE_HALVES_GAP = 0.1  # two pieces alone, stacked closer than this share of the taller's height, are one digit
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
 PAGE_RIM = 15  # px of a sheet's outline erased: the paper estimate's blur leaves a rim of "ink" around it
@@ -107,8 +108,9 @@ def _boxes_belong_together(a: Blob, b: Blob) -> bool:
     y_overlap = min(a.bottom, b.bottom) - max(a.y, b.y)
     small, big = (a, b) if a.h < b.h else (b, a)  # by height
     if y_overlap > 0.5 * small.h:
-        # Side by side at the same height: only a piece within the other's width is part of it,
-        # otherwise a slanted 1 would swallow its neighbour. Or a bar drawn apart, half of it within
+        # Side by side at the same height: only a piece mostly within the other's width is part of it (a 0
+        # drawn in two strokes, "(" and ")"), otherwise a slanted 1 would swallow its neighbour (at 0.4 of the
+        # narrower's width it did; at 0.8 a 0's halves stayed apart). Or a bar drawn apart, half of it within
         # the digit's width (a 2's base, a 7's top), or a loop drawn apart from its stem: touching
         # the upper part of it (a 9's, a closed 4's), or the stem's lower end running into it (a 6's;
         # at least a third of the stem's height: specks of texture beside a stroke would chain into it).
@@ -116,7 +118,7 @@ def _boxes_belong_together(a: Blob, b: Blob) -> bool:
         upper = small.h < 0.6 * big.h and small.bottom < big.y + 0.6 * big.h and x_overlap >= 0
         lower = 0.35 * big.h <= small.h < 0.7 * big.h and small.y > big.y + 0.4 * big.h and x_overlap > 0
         loop = small.w >= 0.4 * big.h and (upper or lower)  # a loop, not a sliver of a broken line
-        return x_overlap >= 0.8 * min(a.w, b.w) or bar or loop
+        return x_overlap >= SIDE_BY_SIDE_OVERLAP * min(a.w, b.w) or bar or loop
     if x_overlap < 0.5 * min(a.w, b.w):
         return False
     # Stacked: a small piece close above or below (a 5's flag, a 7's bar). Two digits of the same

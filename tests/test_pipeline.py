@@ -274,6 +274,16 @@ def test_a_lone_flat_scribble_is_no_digit(recognizer):
     assert recognizer.recognize(jpeg(page)).status == NO_DIGIT
 
 
+def test_a_zero_drawn_in_two_strokes_side_by_side_is_one_digit():
+    # A "C" whose ends reach over a ")" beside it: their boxes overlap by 0.7 of the narrower's width.
+    mask = np.zeros((480, 640), np.uint8)
+    left = np.array([[380, 112], [300, 100], [255, 160], [250, 240], [255, 320], [300, 380], [380, 368]])
+    right = np.array([[340, 140], [385, 190], [392, 240], [385, 290], [340, 340]])
+    cv2.polylines(mask, [left, right], False, 255, 3)
+    found = find_digits(Ink(darkness=mask, mask=mask, inverted=False, lone_lines=[]))
+    assert [len(row) for row in found] == [1]
+
+
 def test_a_zero_is_not_a_frame_around_the_page_edge_it_sits_in():
     # A sheet's top and left edges are one piece whose box has its centre where the 0 was written:
     # the 0 had been taken for a ring drawn around it.
