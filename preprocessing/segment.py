@@ -33,6 +33,9 @@ MIN_PEAK_LIGHTNESS = 0.15
 CLEAN_CANVAS = 0.1
 MAX_CLUTTER = 0.4  # the paper around a digit is much lighter than its ink
 MAX_PIECES = 1500  # more pieces of ink than this is a texture (fabric, gravel), not handwriting
+# Digits written close together are a few pieces each (a skipping pen: tens): a blob of more is speckle or texture,
+# left whole rather than grouped again, which takes long there.
+MAX_SEPARATE_PIECES = 300
 MAX_DIGITS = 24  # more candidates than this is a page of text, not a number
 # Neighbours in writing_slope: at most this many digit heights apart, centre to centre, and at most this steep
 # (tan 30 degrees): the digit below in a second row is not a neighbour.
@@ -53,6 +56,7 @@ BESIDE = 0.6
 # A bar, not a digit written wide: a pen, even a thick one 2.5 digit heights long and 0.45 of one thick (0.18).
 # The flattest digit written wide on the development photos measured 0.245 across its length.
 FLAT_BAR = 0.2
+STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under this share of the taller's height
 SIDE_BY_SIDE_OVERLAP = 0.6  # two pieces at the same height overlapping this share of the narrower's width are one
 LONE_HALVES_GAP = 0.1  # two pieces alone, stacked closer than this share of the taller's height, are one digit
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
@@ -128,8 +132,13 @@ def _boxes_belong_together(a: Blob, b: Blob) -> bool:
         if small.y > big.y:  # below: a 2's base or a 1's foot all but touches it, an underline need not
             return gap < 0.1 * big.h
         # A speck or a dot farther off than twice its size is not part of the digit (a drawing app's palette).
-        return gap < 0.25 * big.h and gap <= 2 * max(small.w, small.h)
+        return gap < STACKED_REACH * big.h and gap <= 2 * max(small.w, small.h)
     return gap < 0.04 * big.h and x_overlap >= 0.7 * min(a.w, b.w)
+
+
+def _vertically_near(a: Blob, b: Blob) -> bool:
+    """Close enough in height for _boxes_belong_together: none of its cases joins boxes farther apart."""
+    return max(a.y, b.y) - min(a.bottom, b.bottom) < STACKED_REACH * max(a.h, b.h)
 
 
 def _near_if_a_line(small: Blob, big: Blob) -> bool:
@@ -168,7 +177,16 @@ def _group(blobs: list[Blob]) -> list[Blob]:
             # take it, and one that falls short of it falls short of every later blob too. (Bounded by the
             # widest piece instead, one wide piece had a texture's thousands compared pair by pair: seconds.)
             reaching = [index for index in reaching if merged[index].right >= blob.x]
-            partner = next((index for index in reversed(reaching) if _belong_together(merged[index], blob)), None)
+            # Pieces that belong together are close in height too: a cheap first test, as a texture's wide
+            # merged pieces reach over many others.
+            partner = next(
+                (
+                    index
+                    for index in reversed(reaching)
+                    if _vertically_near(merged[index], blob) and _belong_together(merged[index], blob)
+                ),
+                None,
+            )
             if partner is None:
                 merged.append(blob)
                 reaching.append(len(merged) - 1)
@@ -256,7 +274,7 @@ def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     )
     if len(contours) > MAX_PIECES:  # a texture (noise, gravel) that the grown ink joined into one piece
         return []
-    if len(contours) < 2:
+    if not 2 <= len(contours) <= MAX_SEPARATE_PIECES:
         return [blob]
     pieces = _group([Blob(*cv2.boundingRect(c), [c]) for c in contours])
     # Three quarters: the two strokes of an open 4 (its bar stopping short of the stem) are not digits.
