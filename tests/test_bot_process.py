@@ -158,4 +158,3 @@ async def test_webhook_mode_requires_the_secret_token(stand_in, tmp_path):
 async def test_load_test_answers_every_photo_right():
     result = await run_load_test(users=4, photos_per_user=3)
     assert result["sent"] == result["answered"] == result["correct"] == 12, result
-    assert result["p50_ms"] <= result["p95_ms"]
