@@ -436,6 +436,7 @@ async def test_api_errors_500_and_429_and_slow_responses_are_survived(stand_in, 
     assert statuses == [500, 200, 429, 200, 200]
     retry_wait = stand_in.calls_to("sendMessage")[3].at - stand_in.calls_to("sendMessage")[2].at
     assert retry_wait >= 1.0  # RetryAfter was honoured
+    assert 500 in [c.status for c in stand_in.calls_to("getUpdates")]  # polling survived its failure too
 
 
 async def test_a_failing_update_gets_an_apology_and_the_bot_carries_on(stand_in, bot, known_photos):
