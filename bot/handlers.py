@@ -174,7 +174,8 @@ async def _find_result(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message
         answer = await shared.store.find_answer(chat_id, message_id)
         if answer is None:
             return None
-        result = await shared.reader.read(await _download(context, answer.file_id))
+        async with shared.reader.admission:  # as a photo is read: a bounded number at a time
+            result = await shared.reader.read(await _download(context, answer.file_id))
         shared.reader.remember((chat_id, message_id), result)
     return result
 
@@ -197,7 +198,12 @@ async def _edit_buttons(
 
 async def see(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The "What did you see?" button: the photo with boxes and readings, and the 28x28 images the network got."""
-    query = update.callback_query
+    query, shared = update.callback_query, services(context)
+    # Counted as a photo: two pictures to draw and upload, and the photo read again after a restart.
+    refusal = shared.rate_limit.take(update.effective_user.id)
+    if refusal:
+        await query.answer(replies.rate_limited_text(shared.rate_limit.per_window, refusal.retry_in), show_alert=True)
+        return
     callback = replies.parse_callback(query.data)
     chat_id, quote = query.message.chat.id, ReplyParameters(query.message.message_id)
     await query.answer()
@@ -206,7 +212,7 @@ async def see(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if result is None:
         await context.bot.send_message(chat_id, replies.NO_ANSWER_ANY_MORE, reply_parameters=quote)
         return
-    annotated, *strip = await services(context).reader.pictures(result)
+    annotated, *strip = await shared.reader.pictures(result)
     caption = "What I saw: each box is a digit, with my reading"
     await context.bot.send_photo(chat_id, annotated, caption=caption, reply_parameters=quote)
     if strip:

@@ -422,6 +422,20 @@ async def test_per_user_limit_is_polite_and_leaves_other_users_alone(stand_in, t
     assert not stand_in.replies_to(sent[3])  # told once, not once per photo
 
 
+async def test_what_did_you_see_counts_against_the_per_user_limit(stand_in, tmp_path, known_photos):
+    async with running_bot(settings_for(stand_in, tmp_path, USER_PHOTOS_PER_MINUTE="2")):
+        user = stand_in.user(1001)
+        reply = await stand_in.reply_to(await user.send_photo(known_photos[0].image))
+        await user.press(reply, button(reply, "see:"))
+        await stand_in.wait_until(lambda: len(stand_in.calls_to("sendPhoto")) == 2)
+        await user.press(reply, button(reply, "see:"))
+        await stand_in.wait_until(lambda: len(stand_in.calls_to("answerCallbackQuery")) == 2)
+        await asyncio.sleep(0.3)  # time for wrong pictures to show up
+    refused = stand_in.calls_to("answerCallbackQuery")[1].params
+    assert refused["text"].startswith("You've sent 2 photos in the last minute") and refused["show_alert"]
+    assert len(stand_in.calls_to("sendPhoto")) == 2
+
+
 async def test_api_errors_500_and_429_and_slow_responses_are_survived(stand_in, bot, known_photos):
     user = stand_in.user(1001)
     stand_in.fail_next("sendMessage", 500)
