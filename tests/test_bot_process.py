@@ -137,6 +137,8 @@ async def test_webhook_mode_requires_the_secret_token(stand_in, tmp_path):
                     break
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.1)
+            else:
+                pytest.fail(f"the webhook server never listened on {url}; see {tmp_path / 'bot.log'}")
             wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
             async with session.post(url, json={"update_id": 2, "message": start}, headers=wrong) as response:
                 wrong_secret = response.status
