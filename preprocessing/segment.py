@@ -53,8 +53,8 @@ FLATTEST_DIGIT = 0.3
 SAME_HEIGHT = 4 / 3
 ON_ITS_LINE = 0.7
 BESIDE = 0.6
-# A bar, not a digit written wide: a pen, even a thick one 2.5 digit heights long and 0.45 of one thick (0.18).
-# The flattest digit written wide on the development photos measured 0.245 across its length.
+# A flat blob less wide than FLAT_BAR x its length, at its own angle, is a bar (a pen: a thick one 2.5 digit
+# heights long and 0.45 of one thick is 0.18), not a digit written wide (the flattest on the development photos: 0.245).
 FLAT_BAR = 0.2
 STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under this share of the taller's height
 SIDE_BY_SIDE_OVERLAP = 0.6  # two pieces at the same height overlapping this share of the narrower's width are one
