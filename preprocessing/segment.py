@@ -53,7 +53,7 @@ FLATTEST_DIGIT = 0.3
 SAME_HEIGHT = 4 / 3
 ON_ITS_LINE = 0.7
 BESIDE = 0.6
-# A flat blob less wide than FLAT_BAR x its length, at its own angle, is a bar (a pen: a thick one 2.5 digit
+# A flat blob at most FLAT_BAR x its length wide, at its own angle (is_straight), is a bar (a pen: a thick one 2.5 digit
 # heights long and 0.45 of one thick is 0.18), not a digit written wide (the flattest on the development photos: 0.245).
 FLAT_BAR = 0.2
 STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under this share of the taller's height
@@ -99,6 +99,16 @@ class Blob:
         return inside & (ink_mask[self.y : self.bottom, self.x : self.right] > 0)
 
 
+def _x_overlap(a: Blob, b: Blob) -> int:
+    """How far two boxes overlap side to side; negative, the gap between them."""
+    return min(a.right, b.right) - max(a.x, b.x)
+
+
+def _y_overlap(a: Blob, b: Blob) -> int:
+    """How far two boxes overlap up and down; negative, the gap between them."""
+    return min(a.bottom, b.bottom) - max(a.y, b.y)
+
+
 def _belong_together(a: Blob, b: Blob) -> bool:
     """Pieces of one digit: their boxes as one digit's pieces lie, and near each other if one is a long line."""
     if not _boxes_belong_together(a, b):
@@ -108,8 +118,7 @@ def _belong_together(a: Blob, b: Blob) -> bool:
 
 def _boxes_belong_together(a: Blob, b: Blob) -> bool:
     """Pieces of one digit by their boxes: stacked and close (a 5's flag), or one within the other's width (a 4)."""
-    x_overlap = min(a.right, b.right) - max(a.x, b.x)
-    y_overlap = min(a.bottom, b.bottom) - max(a.y, b.y)
+    x_overlap, y_overlap = _x_overlap(a, b), _y_overlap(a, b)
     small, big = (a, b) if a.h < b.h else (b, a)  # by height
     if y_overlap > 0.5 * small.h:
         # Side by side at the same height: only a piece mostly within the other's width is part of it (a 0
@@ -234,7 +243,7 @@ def _join_broken(blobs: list[Blob]) -> list[Blob]:
         # Two pieces alone, stacked and all but touching: one digit broken across its middle (a 3 whose pen
         # skipped) is likelier than two rows of one digit each that nearly touch.
         upper, lower = sorted(blobs, key=lambda b: b.y)
-        x_overlap = min(upper.right, lower.right) - max(upper.x, lower.x)
+        x_overlap = _x_overlap(upper, lower)
         gap = lower.y - upper.bottom
         if x_overlap >= 0.7 * min(upper.w, lower.w) and 0 <= gap < LONE_HALVES_GAP * max(upper.h, lower.h):
             return [upper.merged(lower)]
@@ -251,7 +260,7 @@ def _join_broken(blobs: list[Blob]) -> list[Blob]:
             upper, lower = joined[i], joined[j]
             if upper is None or lower is None or max(upper.h, lower.h) >= 0.85 * typical:
                 continue
-            x_overlap = min(upper.right, lower.right) - max(upper.x, lower.x)
+            x_overlap = _x_overlap(upper, lower)
             # A flat piece above may reach out sideways, as a 5's flag does from the top of its stem.
             flag = upper.h < 0.5 * upper.w and upper.y + upper.h / 2 < lower.y
             stacked = x_overlap > 0 if flag else x_overlap >= 0.5 * min(upper.w, lower.w)
@@ -418,11 +427,10 @@ def _is_digit_sized(blob: Blob, short_side: int, height: int) -> bool:
 def _beside_a_digit(flat: Blob, digits: list[Blob]) -> bool:
     """A flat blob on a line with a digit as tall beside it: a digit written wide (see FLAT). Not a bar (see
     FLAT_BAR): a pen lying aslant beside the digits may have a box as flat and as tall as theirs."""
-    sides = cv2.minAreaRect(np.concatenate(flat.contours))[1]
-    if min(sides) < FLAT_BAR * max(sides):
+    if is_straight(np.concatenate(flat.contours), FLAT_BAR):
         return False
     for digit in digits:
-        shared = min(flat.bottom, digit.bottom) - max(flat.y, digit.y)
+        shared = _y_overlap(flat, digit)
         gap = max(flat.x - digit.right, digit.x - flat.right)
         if (
             max(flat.h, digit.h) <= SAME_HEIGHT * min(flat.h, digit.h)
