@@ -57,6 +57,10 @@ BESIDE = 0.6
 # heights long and 0.45 of one thick is 0.18), not a digit written wide (the flattest on the development photos: 0.245).
 FLAT_BAR = 0.2
 STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under this share of the taller's height
+# A flat piece below a digit at least UNDERLINE_WIDER x its width and UNDERLINE_LONG x its height is an underline,
+# even close under it: a 2's base drawn apart is about as wide as the 2, a 1's foot far shorter than the 1.
+UNDERLINE_WIDER = 1.2
+UNDERLINE_LONG = 0.8
 SIDE_BY_SIDE_OVERLAP = 0.6  # two pieces at the same height overlapping this share of the narrower's width are one
 LONE_HALVES_GAP = 0.1  # two pieces alone, stacked closer than this share of the taller's height, are one digit
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
@@ -138,8 +142,9 @@ def _boxes_belong_together(a: Blob, b: Blob) -> bool:
     # size stacked are two rows, unless they all but touch (an 8 whose waist the pen skipped).
     gap = -y_overlap
     if small.h < 0.5 * big.h:
-        if small.y > big.y:  # below: a 2's base or a 1's foot all but touches it, an underline need not
-            return gap < 0.1 * big.h
+        if small.y > big.y:  # below: a 2's base or a 1's foot all but touches it; an underline need not, and is wider
+            underline = small.w >= UNDERLINE_WIDER * big.w and small.w >= UNDERLINE_LONG * big.h
+            return gap < 0.1 * big.h and not underline
         # A speck or a dot farther off than twice its size is not part of the digit (a drawing app's palette).
         return gap < STACKED_REACH * big.h and gap <= 2 * max(small.w, small.h)
     return gap < 0.04 * big.h and x_overlap >= 0.7 * min(a.w, b.w)
@@ -530,6 +535,16 @@ def _pieces_of_ink(mask: np.ndarray) -> list[tuple[np.ndarray, list[np.ndarray]]
     return [(contours[index], piece_holes) for index, piece_holes in holes.items()]
 
 
+def _body(pieces: list[tuple[np.ndarray, list[np.ndarray]]], shape: tuple[int, int]) -> np.ndarray:
+    """Where the pieces' own ink lies (1): inside their outlines, outside their holes (whose rims are ink)."""
+    body = np.zeros(shape, np.uint8)
+    for outer, holes in pieces:
+        cv2.drawContours(body, [outer], -1, 1, thickness=-1)
+        cv2.drawContours(body, holes, -1, 0, thickness=-1)
+        cv2.drawContours(body, holes, -1, 1, thickness=3)
+    return body
+
+
 def _frames(
     pieces: list[tuple[np.ndarray, list[np.ndarray]]], boxes: list[tuple[int, int, int, int]], min_height: float
 ) -> set[int]:
@@ -611,9 +626,11 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     # Contours of the ink grown by a pixel: a ballpoint stroke that skipped stays one piece.
     grown = cv2.dilate(ink_mask, np.ones((3, 3), np.uint8))
     ink_pieces = _pieces_of_ink(grown)
-    outlines = [outer for outer, _ in ink_pieces if _is_page_outline(outer, width, height)]
+    outlines = [(outer, holes) for outer, holes in ink_pieces if _is_page_outline(outer, width, height)]
     if outlines:  # the paper estimate's blur leaves a rim of "ink" around a sheet: erase it
-        cv2.drawContours(grown, outlines, -1, 0, thickness=PAGE_RIM)
+        cv2.drawContours(grown, [outer for outer, _ in outlines], -1, 0, thickness=PAGE_RIM)
+        # All of it but what lies in its holes: a box drawn in cells (a form's) keeps the walls between them.
+        grown[_body(outlines, grown.shape) > 0] = 0
         ink_pieces = _pieces_of_ink(grown)
     if len(ink_pieces) > MAX_PIECES:
         return []

@@ -224,10 +224,12 @@ def test_a_broken_digit_is_one_digit_and_dots_and_dashes_are_not_digits():
 
 
 @pytest.mark.parametrize("text, left, right", [("58", 460, 800), ("7", 470, 640)])
-def test_an_underline_is_not_part_of_the_digits(recognizer, text, left, right):
+@pytest.mark.parametrize("below", [[40], [8], [8, 30]], ids=["a fifth below", "close below", "twice"])
+def test_an_underline_is_not_part_of_the_digits(recognizer, text, left, right, below):
     page = paper()
-    write(page, text, 480, 560, 200, 12)
-    cv2.line(page, (left, 610), (right, 600), 40, 6)  # a fifth of the digits' height below them
+    write(page, text, 480, 560, 200, 12)  # the digits' ink ends about 6 px under the baseline
+    for gap in below:  # px under the baseline; at 8 the line all but touches them, as a 2's base would
+        cv2.line(page, (left, 566 + gap), (right, 566 + gap), 40, 6)
     assert recognizer.recognize(jpeg(page)).text == text
 
 
@@ -237,6 +239,18 @@ def test_digits_written_in_a_form_s_boxes_are_read(recognizer):
         left = 300 + 220 * index
         cv2.rectangle(page, (left, 300), (left + 180, 560), 60, 4)
         write(page, digit, left + 50, 490, 130, 10)
+    assert recognizer.recognize(jpeg(page)).text == "472"
+
+
+def test_digits_written_in_a_row_of_cells_are_read(recognizer):
+    # The cells share their walls, and the row is a quarter of the photo or more, as a sheet's rim would be:
+    # its walls between the cells had been read as 1s.
+    page = paper()
+    cv2.rectangle(page, (300, 300), (960, 560), 60, 4)
+    for index, digit in enumerate("472"):
+        left = 300 + 220 * index
+        cv2.line(page, (left, 300), (left, 560), 60, 4)
+        write(page, digit, left + 50, 525, 180, 12)  # the walls are not much taller than the digits
     assert recognizer.recognize(jpeg(page)).text == "472"
 
 
