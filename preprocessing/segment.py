@@ -61,6 +61,7 @@ STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under t
 # even close under it: a 2's base drawn apart is about as wide as the 2, a 1's foot far shorter than the 1.
 UNDERLINE_WIDER = 1.2
 UNDERLINE_LONG = 0.8
+WALL_PAST = 0.08  # a cell's wall reaches past the digits beside it by this share of their height, above and below
 SIDE_BY_SIDE_OVERLAP = 0.6  # two pieces at the same height overlapping this share of the narrower's width are one
 LONE_HALVES_GAP = 0.1  # two pieces alone, stacked closer than this share of the taller's height, are one digit
 SPECK = 0.08  # a piece of a digit under this share of its height both ways, and apart from its strokes, is a speck
@@ -476,6 +477,33 @@ def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark:
     return ink >= (MIN_PEAK_LIGHTNESS if clean_canvas else MIN_PEAK_DARKNESS) * 255 and clutter < MAX_CLUTTER * ink
 
 
+def _walls(candidates: list[Blob], straight: set[int]) -> set[int]:
+    """The straight strokes that are walls of cells drawn around digits, not 1s: two or more, from one top to
+    one bottom, each reaching past the top and the bottom of a digit beside it (a 1 stands on its line)."""
+    shaped = [b for i, b in enumerate(candidates) if i not in straight]
+
+    def reaches_past_a_neighbour(stroke: Blob) -> bool:
+        for digit in shaped:
+            beside = min(abs(digit.x - stroke.right), abs(stroke.x - digit.right)) < 0.6 * digit.h
+            past = WALL_PAST * digit.h
+            if beside and stroke.y < digit.y - past and stroke.bottom > digit.bottom + past:
+                return True
+        return False
+
+    reaching = [i for i in straight if reaches_past_a_neighbour(candidates[i])]
+    walls = set()
+    for i in reaching:
+        a = candidates[i]
+        alike = [
+            j
+            for j in reaching
+            if abs(candidates[j].y - a.y) < WALL_PAST * a.h and abs(candidates[j].bottom - a.bottom) < WALL_PAST * a.h
+        ]
+        if len(alike) >= 2:
+            walls.update(alike)
+    return walls
+
+
 def _is_page_outline(contour: np.ndarray, width: int, height: int) -> bool:
     """The rim of a sheet lying on a darker table: a quadrilateral a quarter of the frame or more."""
     _, _, w, h = cv2.boundingRect(contour)
@@ -693,8 +721,11 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
         i for i, piece in straight.items() if any(on_one_line(piece, line) for line in lines if line is not piece)
     }
     tallest_shaped = max((b.h for i, b in enumerate(candidates) if i not in straight), default=math.inf)
+    walls = _walls(candidates, set(straight))
     candidates = [
-        b for i, b in enumerate(candidates) if i not in straight or (i not in on_a_line and b.h <= 1.4 * tallest_shaped)
+        b
+        for i, b in enumerate(candidates)
+        if i not in straight or (i not in on_a_line and i not in walls and b.h <= 1.4 * tallest_shaped)
     ]
     # A pen lying aslant may be no taller than the digits, but it is much longer, measured along it (a 1 may be
     # taller than the digits beside it, and slant), and may be thick. Without other digits, the shortest such bar

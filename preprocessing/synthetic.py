@@ -9,7 +9,8 @@ images to train the model on. Kinds: "single" (one digit), "number" (2-6 digits)
 "two_rows" (two numbers one above the other, text "12 345"), "blank" (no digit), "inverted" (light on
 dark: blackboard, dark-mode drawing app, inverted whiteboard photo), "touching" (2-4 digits written so
 close that neighbours run into each other), "tilted" (2-6 digits, the phone held 5-20 degrees askew) and
-"with_pen" (1-4 digits and the pen or pencil that wrote them lying on the page beside them).
+"with_pen" (1-4 digits and the pen or pencil that wrote them lying on the page beside them) and "marked"
+(1-4 digits underlined once or twice, boxed, written in a row of cells, ringed or followed by a full stop).
 
 Every glyph is a stroke graph (points joined by edges, units of digit height) redrawn at the pen's width,
 so MNIST digits can be written with a 2 px ballpoint as well as a marker. All randomness comes from one
@@ -31,7 +32,7 @@ from preprocessing.ink import Ink
 from preprocessing.recognize import candidate_pieces, crop, digit_crops, find_blobs
 from preprocessing.segment import Blob
 
-KINDS = ("single", "number", "two_rows", "blank", "inverted", "touching", "tilted", "with_pen")
+KINDS = ("single", "number", "two_rows", "blank", "inverted", "touching", "tilted", "with_pen", "marked")
 TRAINING_KINDS = ("single", "number", "single", "two_rows", "number", "inverted")
 
 # (width, height) and how often phones/Telegram give them.
@@ -907,7 +908,12 @@ def _paper_pen(rng: np.random.Generator, short: int) -> Pen:
 
 def _digit_rows(kind: str, rng: np.random.Generator) -> list[list[int]]:
     # Apart: every entry of `counts` below draws, and the other kinds' photos depend on those draws.
-    one_row = {"touching": (2, 5), "tilted": (2, 7), "with_pen": (1, 5)}  # how many digits: from, up to but not
+    one_row = {
+        "touching": (2, 5),
+        "tilted": (2, 7),
+        "with_pen": (1, 5),
+        "marked": (1, 5),
+    }  # how many digits: from, up to but not
     if kind in one_row:
         return [[int(d) for d in rng.integers(0, 10, int(rng.integers(*one_row[kind])))]]
     counts = {
@@ -964,6 +970,58 @@ def _place(
             offset[1] += shifts[np.argmin(np.abs(shifts))]
     strokes = [(points * height + offset, glyph.edges) for points, glyph in zip(placed, sum(glyphs, []), strict=True)]
     return strokes, height, width
+
+
+MARKS = ("underline", "underline", "double underline", "box", "cells", "ring", "full stop")
+
+
+def _marks(rng: np.random.Generator, strokes: list[tuple[np.ndarray, np.ndarray]], height: float, width: float):
+    """Strokes (points, edges) a writer adds around the digits, drawn by hand: an underline a little below them or
+    touching them, two, a box, a row of cells with a digit in each, a ring, or a full stop after the last."""
+    boxes = _boxes(strokes, width)
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+
+    def line(start: tuple[float, float], end: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        t = np.linspace(0, 1, 24)[:, None]
+        bow = rng.uniform(-0.02, 0.02) * height * np.sin(np.pi * t)  # a hand's line is never quite straight
+        points = np.array(start) + t * (np.array(end) - np.array(start)) + np.hstack([0 * bow, bow])
+        return points, np.array([[i, i + 1] for i in range(len(points) - 1)])
+
+    def closed(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return points, np.array([[i, (i + 1) % len(points)] for i in range(len(points))])
+
+    mark = MARKS[rng.integers(len(MARKS))]
+    reach = rng.uniform(0, 0.4, 2) * height  # past the digits' ends
+    if mark in ("underline", "double underline"):
+        gap = rng.uniform(-0.03, 0.3) * height if mark == "underline" else rng.uniform(0.08, 0.3) * height
+        y = y1 + gap + width / 2
+        slope = rng.uniform(-0.03, 0.03) * (x1 - x0)
+        lines = [line((x0 - reach[0], y), (x1 + reach[1], y + slope))]
+        if mark == "double underline":
+            lines.append(line((x0 - reach[0], y + 0.15 * height), (x1 + reach[1], y + slope + 0.15 * height)))
+        return lines
+    boxes.sort(key=lambda b: b[0])
+    gaps = [right[0] - left[2] for left, right in zip(boxes, boxes[1:])]
+    if mark == "cells" and min(gaps, default=height) < 0.1 * height + width:
+        mark = "box"  # digits too close together for a wall between them
+    pad = rng.uniform(0.1, 0.3) * height + width
+    if mark == "box":
+        return [
+            closed(np.array([(x0 - pad, y0 - pad), (x1 + pad, y0 - pad), (x1 + pad, y1 + pad), (x0 - pad, y1 + pad)]))
+        ]
+    if mark == "cells":  # a wall half-way between neighbours
+        walls = [x0 - pad] + [left[2] + gap / 2 for left, gap in zip(boxes, gaps)] + [x1 + pad]
+        top, bottom = y0 - pad, y1 + rng.uniform(0.1, 0.3) * height + width
+        return [line((walls[0], top), (walls[-1], top)), line((walls[0], bottom), (walls[-1], bottom))] + [
+            line((x, top), (x, bottom)) for x in walls
+        ]
+    if mark == "ring":
+        angles = np.linspace(0, 2 * np.pi, 48, endpoint=False)[:, None]
+        radii = np.array([(x1 - x0) / 2 + 0.4 * height, (y1 - y0) / 2 + 0.3 * height]) * rng.uniform(1, 1.2)
+        return [closed(np.array([(x0 + x1) / 2, (y0 + y1) / 2]) + radii * np.hstack([np.cos(angles), np.sin(angles)]))]
+    size = max(width, 0.06 * height)  # a full stop: a short dab on the baseline
+    return [line((x1 + 0.15 * height, y1 - size / 2), (x1 + 0.15 * height + size / 2, y1 - size / 2))]
 
 
 def _draw(strokes: list[tuple[np.ndarray, np.ndarray]], w: int, h: int, width: float) -> np.ndarray:
@@ -1125,12 +1183,17 @@ def render_photo(kind: str, seed: int, digits: DigitSource) -> SyntheticPhoto:
         colour = np.array(INKS[rng.choice(("black", "blue", "red", "green"), p=(0.4, 0.3, 0.15, 0.15))]) * 0.8
         pen = Pen("marker", rng.uniform(0.05, 0.09), True, colour)
 
-    strokes, height, width = [], short, 0.0
+    strokes, marks, height, width = [], [], short, 0.0
     if rows:
-        low, high = (0.12, 0.7) if kind == "inverted" else (0.05, 0.8)
+        low, high = {"inverted": (0.12, 0.7), "marked": (0.05, 0.5)}.get(kind, (0.05, 0.8))
         target = short * math.exp(rng.uniform(math.log(low), math.log(high)))
+        if kind == "marked":  # room around the digits for the marks
+            x0, y0, x1, y1 = area
+            area = (x0 + 0.12 * (x1 - x0), y0 + 0.15 * (y1 - y0), x1 - 0.12 * (x1 - x0), y1 - 0.15 * (y1 - y0))
         strokes, height, width = _place(rng, rows, digits, area, target, pen, rules, kind == "touching")
+        marks = _marks(rng, strokes, height, width) if kind == "marked" else []
         strokes = [(_project(homography, points), edges) for points, edges in strokes]
+        marks = [(_project(homography, points), edges) for points, edges in marks]
     boxes = _boxes(strokes, width)
     if surface == "paper":
         if rng.random() < (0.3 if kind == "blank" else 0.05):
@@ -1138,7 +1201,7 @@ def render_photo(kind: str, seed: int, digits: DigitSource) -> SyntheticPhoto:
         if rng.random() < (0.35 if kind == "blank" else 0.25):
             _add_table(rng, scene, boxes)
     if strokes:
-        _ink(rng, scene, _draw(strokes, w, h, width), pen)
+        _ink(rng, scene, _draw(strokes + marks, w, h, width), pen)
     if kind == "with_pen":
         _lay_pen(rng, scene, boxes, height)
 

@@ -254,6 +254,17 @@ def test_digits_written_in_a_row_of_cells_are_read(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "472"
 
 
+def test_walls_between_digits_are_not_read_as_1s(recognizer):
+    # A row of cells whose top and bottom were taken for the ruling of the paper: the walls left standing reach
+    # past the digits above and below, as 1s do not.
+    page = paper()
+    for index, digit in enumerate("352"):
+        write(page, digit, 380 + 200 * index, 560, 160, 12)
+    for x in (330, 530, 730, 930):
+        cv2.line(page, (x, 382), (x, 584), 40, 6)
+    assert recognizer.recognize(jpeg(page)).text == "352"
+
+
 def test_a_circled_number_is_read(recognizer):
     page = paper()
     write(page, "58", 480, 560, 200, 12)

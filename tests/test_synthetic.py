@@ -34,6 +34,7 @@ TEXT_FORMATS = {
     "touching": r"\d{2,4}",
     "tilted": r"\d{2,6}",
     "with_pen": r"\d{1,4}",
+    "marked": r"\d{1,4}",
 }
 
 
