@@ -573,6 +573,12 @@ def _body(pieces: list[tuple[np.ndarray, list[np.ndarray]]], shape: tuple[int, i
     return body
 
 
+def _big_holes(piece: tuple[np.ndarray, list[np.ndarray]], height: int) -> int:
+    """How many of the piece's holes are over half its height: a row of cells has one for each cell; a ring has
+    one, the loops of digits touching it are smaller."""
+    return sum(cv2.boundingRect(hole)[3] > 0.6 * height for hole in piece[1])
+
+
 def _frames(
     pieces: list[tuple[np.ndarray, list[np.ndarray]]], boxes: list[tuple[int, int, int, int]], min_height: float
 ) -> set[int]:
@@ -665,6 +671,17 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     short_side = min(height, width)
     boxes = [cv2.boundingRect(outer) for outer, _ in ink_pieces]
     frames = _frames(ink_pieces, boxes, MIN_DIGIT_HEIGHT_FRACTION * short_side)
+    # A box or ring drawn around the digits is erased along its outline, so that the digits touching it come free;
+    # a row of cells, with several holes about its height, is left out whole with the digits touching it (its walls
+    # would stay behind).
+    rings = [ink_pieces[index] for index in frames if _big_holes(ink_pieces[index], boxes[index][3]) == 1]
+    if rings:
+        for outer, holes in rings:
+            stroke = (cv2.contourArea(outer) - sum(map(cv2.contourArea, holes))) / max(cv2.arcLength(outer, True), 1)
+            cv2.drawContours(grown, [outer], -1, 0, thickness=2 * round(stroke) + 3)
+        ink_pieces = _pieces_of_ink(grown)
+        boxes = [cv2.boundingRect(outer) for outer, _ in ink_pieces]
+        frames = _frames(ink_pieces, boxes, MIN_DIGIT_HEIGHT_FRACTION * short_side)
     blobs, off_the_edge = [], []  # off_the_edge: straight pieces running off the photo (a page or table edge)
     # Turned ink (Ink.turned) has the photo's edge inside its canvas: pieces reaching it run off the photo too.
     inside_photo = ink.inside_photo()

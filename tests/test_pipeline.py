@@ -272,6 +272,14 @@ def test_a_circled_number_is_read(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "58"
 
 
+def test_digits_touching_the_ring_around_them_are_read(recognizer):
+    # The ring holds the 0 apart; the 3 and the 6 touch it, and had been left out with it.
+    page = paper()
+    write(page, "306", 480, 560, 200, 8)
+    cv2.ellipse(page, (740, 465), (262, 150), 0, 0, 360, 40, 5)
+    assert recognizer.recognize(jpeg(page)).text == "306"
+
+
 @pytest.mark.parametrize("bowl_top, rows", [(252, [1]), (300, [1, 1])])
 def test_two_pieces_alone_stacked_all_but_touching_are_one_digit(bowl_top, rows):
     # A 3 whose pen skipped across its middle (a development photo's had read "7 5" in two rows); farther
