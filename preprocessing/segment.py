@@ -574,7 +574,7 @@ def _body(pieces: list[tuple[np.ndarray, list[np.ndarray]]], shape: tuple[int, i
 
 
 def _big_holes(piece: tuple[np.ndarray, list[np.ndarray]], height: int) -> int:
-    """How many of the piece's holes are over half its height: a row of cells has one for each cell; a ring has
+    """How many of the piece's holes are over 0.6 of its height: a row of cells has one for each cell; a ring has
     one, the loops of digits touching it are smaller."""
     return sum(cv2.boundingRect(hole)[3] > 0.6 * height for hole in piece[1])
 

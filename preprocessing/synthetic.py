@@ -908,12 +908,8 @@ def _paper_pen(rng: np.random.Generator, short: int) -> Pen:
 
 def _digit_rows(kind: str, rng: np.random.Generator) -> list[list[int]]:
     # Apart: every entry of `counts` below draws, and the other kinds' photos depend on those draws.
-    one_row = {
-        "touching": (2, 5),
-        "tilted": (2, 7),
-        "with_pen": (1, 5),
-        "marked": (1, 5),
-    }  # how many digits: from, up to but not
+    # How many digits: from, up to but not.
+    one_row = {"touching": (2, 5), "tilted": (2, 7), "with_pen": (1, 5), "marked": (1, 5)}
     if kind in one_row:
         return [[int(d) for d in rng.integers(0, 10, int(rng.integers(*one_row[kind])))]]
     counts = {
@@ -975,7 +971,9 @@ def _place(
 MARKS = ("underline", "underline", "double underline", "box", "cells", "ring", "full stop")
 
 
-def _marks(rng: np.random.Generator, strokes: list[tuple[np.ndarray, np.ndarray]], height: float, width: float):
+def _marks(
+    rng: np.random.Generator, strokes: list[tuple[np.ndarray, np.ndarray]], height: float, width: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Strokes (points, edges) a writer adds around the digits, drawn by hand: an underline a little below them or
     touching them, two, a box, a row of cells with a digit in each, a ring, or a full stop after the last."""
     boxes = _boxes(strokes, width)
