@@ -64,6 +64,14 @@ def test_a_dim_sheet_lit_from_one_corner_is_dark_ink_on_paper(recognizer, mnist_
     assert recognizer.recognize(photo.image).text == "0"
 
 
+def test_a_number_underlined_twice_close_under_it_is_read(recognizer, mnist_digits):
+    # A development photo: the first line joins the digits' ink, so their blob is as tall as digits and lines.
+    # Its digits had been cut apart with a share of the lines each, and read "3565".
+    photo = render_photo("marked", photo_seed(11, 80), mnist_digits)
+    assert photo.text == "8516"
+    assert recognizer.recognize(photo.image).text == "8516"
+
+
 def test_mnist_digits_sent_as_28_pixel_images_are_read(recognizer, mnist_test):
     # Someone trying the bot with MNIST itself: a 28x28 PNG, white on black or inverted. 50 digits: 49 were
     # read when enlarged before finding the ink; 32 and 33 when the ink finder worked at 28 px.
