@@ -298,11 +298,11 @@ def _separate(blob: Blob, ink_mask: np.ndarray) -> list[Blob]:
     # piece in its lower part, under the middles of two digits or more.
     flat = [p.h < FLAT * p.w and p.y > blob.y + 0.6 * blob.h for p in pieces]
     if sum(p.h >= digit_height for p in pieces) < 2 and 0 < sum(flat) < len(pieces):
-        tallest = 0.75 * max(p.h for p, line in zip(pieces, flat) if not line)
-        middles = [p.x + p.w / 2 for p, line in zip(pieces, flat) if not line and p.h >= tallest]
+        height_without_lines = 0.75 * max(p.h for p, line in zip(pieces, flat) if not line)
+        middles = [p.x + p.w / 2 for p, line in zip(pieces, flat) if not line and p.h >= height_without_lines]
         under = [line and sum(p.x <= middle <= p.right for middle in middles) >= 2 for p, line in zip(pieces, flat)]
         if any(under):
-            digit_height = tallest
+            digit_height = height_without_lines
             pieces = [p for p, line in zip(pieces, under) if not line]
     digits = [p for p in pieces if p.h >= digit_height]
     if len(digits) < 2:

@@ -172,12 +172,11 @@ def test_shipped_metrics_and_plots_are_committed():
 
 @pytest.mark.slow
 def test_shipped_checkpoint_reaches_99_6_percent_on_mnist_test(mnist_test):
-    test = mnist_test
     classifier = Classifier(threads=None)
     probabilities = np.concatenate(
-        [classifier.probabilities(test.images[i : i + 1000].numpy()) for i in range(0, 10000, 1000)]
+        [classifier.probabilities(mnist_test.images[i : i + 1000].numpy()) for i in range(0, 10000, 1000)]
     )
-    accuracy = float((probabilities.argmax(1) == test.labels.numpy()).mean())
+    accuracy = float((probabilities.argmax(1) == mnist_test.labels.numpy()).mean())
     assert accuracy >= 0.996
 
 
