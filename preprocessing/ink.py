@@ -25,6 +25,7 @@ STRAIGHTNESS = 0.04  # a paper line bows by at most this fraction of its length
 LIGHT_PAPER = 160  # a photo whose median grey is this bright is paper; darker may be either polarity
 CLEAR_STROKES = 1.3  # light on dark when its brightest details outdo its darkest by this factor, or vice versa
 DARK_SURFACE = 90  # without clear strokes, a photo whose median grey is below this is a board or a screen
+THIN_STROKE = 9  # px at half size: strokes up to about this wide tell a dim page's ink from grain
 BAR_LENGTH, BAR_STRAIGHTNESS = 0.15, 0.25  # a piece of ink this long (of the short side) and this straight ...
 PEN_DARKER = 0.8  # ... is a pen lying on the page when the rest of the ink is this much fainter
 PAGE_BRIGHTNESS = 0.6  # the page is at least this bright relative to the brightest paper; darker is table or floor
@@ -105,22 +106,26 @@ def percentile(values: np.ndarray, q: float, where: np.ndarray | None = None) ->
 
 
 def _holds_a_page(small: np.ndarray, brightest: int) -> bool:
-    """A sheet of paper on a dark table: a solid region a quarter of the frame wide and high or more, its
-    brighter part (90th percentile: a sheet lit from one corner is dim elsewhere) as bright as the brightest in
-    the frame, and that light paper. Chalk and a drawing app's strokes are thin, a lit patch of a blackboard is
-    duller than the chalk on it, and a dark wood's lighter half is no paper."""
-    if brightest < LIGHT_PAPER:
-        return False
+    """A sheet of paper on a dark table: a solid bright region (_solid_bright_region) of light paper; a dark
+    wood's lighter half is none."""
+    return brightest >= LIGHT_PAPER and _solid_bright_region(small, brightest) is not None
+
+
+def _solid_bright_region(small: np.ndarray, brightest: int) -> np.ndarray | None:
+    """A solid region a quarter of the frame wide and high or more, its brighter part (90th percentile: a sheet
+    lit from one corner is dim elsewhere) as bright as the brightest in the frame (a uint8 mask), or None.
+    Chalk and a drawing app's strokes are thin, and a lit patch of a blackboard is duller than the chalk on it.
+    """
     bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
     height, width = small.shape
     for label in range(1, count):
         _, _, w, h, area = stats[label]
         if w >= width / 4 and h >= height / 4 and area >= 0.8 * w * h:
-            paper = percentile(small, 90, where=(labels == label).view(np.uint8))
-            if paper >= 0.85 * brightest:
-                return True
-    return False
+            region = (labels == label).view(np.uint8)
+            if percentile(small, 90, where=region) >= 0.85 * brightest:
+                return region
+    return None
 
 
 def _strokes_are_light(gray: np.ndarray) -> bool | None:
@@ -141,6 +146,18 @@ def _strokes_are_light(gray: np.ndarray) -> bool | None:
     return None
 
 
+def _thin_strokes_are_dark(gray: np.ndarray, where: np.ndarray) -> bool:
+    """Whether thin dark strokes stand out clearly more than thin light ones, only `where` (a uint8 mask of any
+    size). Blind to a hard shadow's edge, which departs from the smoothed photo as much as faint ink does."""
+    height, width = gray.shape
+    half = cv2.resize(gray, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    where = cv2.resize(where, half.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (THIN_STROKE, THIN_STROKE))
+    dark = percentile(cv2.morphologyEx(half, cv2.MORPH_BLACKHAT, kernel), 99.9, where)
+    light = percentile(cv2.morphologyEx(half, cv2.MORPH_TOPHAT, kernel), 99.9, where)
+    return dark > CLEAR_STROKES * light
+
+
 def is_light_on_dark(gray: np.ndarray) -> bool:
     """A blackboard or a drawing app: mostly dark, with light strokes, and not a sheet of paper on a table."""
     small = np.ascontiguousarray(gray[::4, ::4])
@@ -151,7 +168,10 @@ def is_light_on_dark(gray: np.ndarray) -> bool:
     # shadow across it, can have the same grey levels: their strokes tell. Grain alone does not.
     light = _strokes_are_light(gray)
     if light is None:
-        light = median < DARK_SURFACE
+        # Unclear: grain alone, or a dim page's faint ink beside a hard shadow's edge. A dark photo is a board or a
+        # screen, unless thin dark strokes stand out on a page in it.
+        page = _solid_bright_region(small, high) if median < DARK_SURFACE else None
+        light = median < DARK_SURFACE and (page is None or not _thin_strokes_are_dark(gray, page))
     return light and not _holds_a_page(small, high)
 
 
