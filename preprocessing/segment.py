@@ -440,21 +440,31 @@ def _is_digit_sized(blob: Blob, short_side: int, height: int) -> bool:
     return MIN_DIGIT_HEIGHT_FRACTION * short_side <= blob.h <= MAX_DIGIT_HEIGHT_FRACTION * height
 
 
-def _beside_a_digit(flat: Blob, digits: list[Blob]) -> bool:
-    """A flat blob on a line with a digit as tall beside it: a digit written wide (see FLAT). Not a bar (see
-    FLAT_BAR): a pen lying aslant beside the digits may have a box as flat and as tall as theirs."""
-    if is_straight(np.concatenate(flat.contours), FLAT_BAR):
-        return False
+def _beside_a_digit(blob: Blob, digits: list[Blob]) -> bool:
+    """Whether the blob is on a line with a digit as tall beside it."""
     for digit in digits:
-        shared = _y_overlap(flat, digit)
-        gap = max(flat.x - digit.right, digit.x - flat.right)
+        shared = _y_overlap(blob, digit)
+        gap = max(blob.x - digit.right, digit.x - blob.right)
         if (
-            max(flat.h, digit.h) <= SAME_HEIGHT * min(flat.h, digit.h)
-            and shared >= ON_ITS_LINE * min(flat.h, digit.h)
+            max(blob.h, digit.h) <= SAME_HEIGHT * min(blob.h, digit.h)
+            and shared >= ON_ITS_LINE * min(blob.h, digit.h)
             and gap <= BESIDE * digit.h
         ):
             return True
     return False
+
+
+def _in_line_with(digits: list[Blob], blobs: list[Blob]) -> list[Blob]:
+    """The blobs beside a digit as tall, on its line, or beside such a blob, and so on (up to MAX_DIGITS in all:
+    more is no number anyway)."""
+    found: list[Blob] = []
+    while len(digits) + len(found) <= MAX_DIGITS:
+        more = [b for b in blobs if _beside_a_digit(b, digits + found)]
+        if not more:
+            break
+        found += more
+        blobs = [b for b in blobs if not any(b is m for m in more)]
+    return found
 
 
 def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
@@ -662,8 +672,8 @@ def _within_reach(contour: np.ndarray, direction: tuple[float, float], centre: t
 def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     """Digit candidates in reading order: a list of rows, each a list of blobs left to right.
 
-    Blots shorter than `keep_blots_below` px are kept too, flagged `blot`: a small digit's loops fill
-    in when the photo is shrunk, and only a look at more pixels can tell it from a punched hole.
+    Blots shorter than `keep_blots_below` px, and not in line with digits, are kept too, flagged `blot`: a small
+    digit's loops fill in when the photo is shrunk, and only a look at more pixels can tell it from a punched hole.
     """
     ink_mask, darkness = ink.mask, ink.darkness
     height, width = ink_mask.shape
@@ -731,8 +741,7 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
                 flat.append(b)
             elif not _is_blot(b, ink_mask):
                 candidates.append(b)
-            elif b.h < keep_blots_below:
-                b.blot = True
+            else:
                 blots.append(b)
     # A straight line much taller than the other digits is a page edge or a pen lying there, not a 1;
     # so are straight pieces end to end on one line, or on a margin or page edge removed with the paper lines.
@@ -766,9 +775,19 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     digit_height = max((b.h for i, b in enumerate(candidates) if i not in bar_length), default=0)
     longest = 2 * (digit_height or min(bar_length.values(), default=0))
     candidates = [b for i, b in enumerate(candidates) if bar_length.get(i, 0) <= longest]
-    tallest = max((b.h for b in candidates or blots), default=0)
-    candidates = [b for b in candidates + blots if b.h >= 0.35 * tallest]
-    candidates += [b for b in flat if _beside_a_digit(b, candidates)]
+    small_blots = [b for b in blots if b.h < keep_blots_below]
+    tallest = max((b.h for b in candidates or small_blots), default=0)
+    candidates = [b for b in candidates if b.h >= 0.35 * tallest]
+    # A flat blob beside a digit as tall is a digit written wide (see FLAT), unless a bar (see FLAT_BAR): a pen
+    # lying aslant beside the digits may have a box as flat and as tall as theirs. A blot there is a bold digit
+    # whose loops filled in, not a punched hole or a swatch.
+    wide = [b for b in flat if not is_straight(np.concatenate(b.contours), FLAT_BAR)]
+    in_line = _in_line_with(candidates, wide + blots)
+    for b in small_blots:
+        if b.h >= 0.35 * tallest and not any(b is kept for kept in in_line):
+            b.blot = True  # for a closer look
+            candidates.append(b)
+    candidates += in_line
     if len(candidates) > MAX_DIGITS:
         return []
     return _reading_order(candidates)

@@ -635,6 +635,19 @@ def test_blots_are_not_digits():
     assert rows[0][0].x * scale > 500
 
 
+def test_bold_digits_whose_loops_filled_in_are_read_beside_the_others(recognizer, mnist_test):
+    # A thick marker: at 640 px the loops of the 8, 0 and 6 fill in, solid as punched holes. Beside a digit as
+    # tall, on its line, or beside such a blot, they are digits: "7806" had been read "7", confidently.
+    page = paper()
+    for k, label in enumerate((7, 8, 0, 6)):
+        index = int(np.flatnonzero(mnist_test.labels.numpy() == label)[0])
+        digit = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8), iterations=2)
+        ink = cv2.resize(digit, (120, 120), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        x = 300 + 96 * k
+        page[400:520, x : x + 120] = (page[400:520, x : x + 120] * (1 - ink) + 40 * ink).astype(np.uint8)
+    assert recognizer.recognize(jpeg(page)).text == "7806"
+
+
 def test_speckle_the_grown_ink_joins_into_one_piece_is_not_a_digit():
     mask = np.zeros((480, 640), np.uint8)
     mask[100:340:2, 40:280:2] = 255  # 120 x 120 dots a pixel apart: noise, gravel; one piece once grown
