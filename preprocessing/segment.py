@@ -56,6 +56,7 @@ BESIDE = 0.6
 # A flat blob at most FLAT_BAR x its length wide, at its own angle (is_straight), is a bar (a pen: a thick one 2.5 digit
 # heights long and 0.45 of one thick is 0.18), not a digit written wide (the flattest on the development photos: 0.245).
 FLAT_BAR = 0.2
+ENCLOSED = 0.03  # a blot enclosing paper this share of its outline or more is a bold digit with loops
 STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under this share of the taller's height
 # A flat piece below a digit at least UNDERLINE_WIDER x its width and UNDERLINE_LONG x its height is an underline,
 # even close under it: a 2's base drawn apart is about as wide as the 2, a 1's foot far shorter than the 1.
@@ -469,7 +470,8 @@ def _in_line_with(digits: list[Blob], blobs: list[Blob]) -> list[Blob]:
 
 def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
     """A roundish patch of solid ink: a punched hole, a colour swatch, a blot. A digit is drawn with strokes,
-    so even a bold one leaves paper inside its outline (the loops of an 8, the bays of a 3)."""
+    so even a bold one leaves paper inside its outline (the loops of an 8, the bays of a 3), or encloses some
+    (a marker's 0 or 8, its loops all but filled)."""
     if not 0.6 * blob.h <= blob.w <= 1.6 * blob.h:
         return False
     outline = cv2.convexHull(np.concatenate(blob.contours))
@@ -481,7 +483,14 @@ def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
     cv2.fillConvexPoly(hull, outline - (blob.x, blob.y), 1)
     # The outline is of the ink grown by a pixel: shrink it back, or a small hole's rim counts as paper.
     hull = cv2.erode(hull, np.ones((3, 3), np.uint8))
-    return np.count_nonzero(blob.mask(ink_mask)) >= 0.8 * np.count_nonzero(hull)
+    ink = blob.mask(ink_mask)
+    if np.count_nonzero(ink) < 0.8 * np.count_nonzero(hull):
+        return False
+    # Paper enclosed by the ink: a bold digit's loop, however small; a hole or a swatch is solid.
+    contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    parents = hierarchy[0][:, 3] if contours else []
+    enclosed = sum(cv2.contourArea(c) for c, parent in zip(contours, parents) if parent >= 0)
+    return enclosed < ENCLOSED * np.count_nonzero(hull)
 
 
 def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark: bool) -> bool:

@@ -635,17 +635,23 @@ def test_blots_are_not_digits():
     assert rows[0][0].x * scale > 500
 
 
-def test_bold_digits_whose_loops_filled_in_are_read_beside_the_others(recognizer, mnist_test):
+def bold(page: np.ndarray, mnist_test, labels: tuple[int, ...], size: int, nth: int = 0) -> np.ndarray:
+    """MNIST test digits (the nth of each label) written with a thick marker at x = 300, y = 400, `size` px."""
+    for k, label in enumerate(labels):
+        index = int(np.flatnonzero(mnist_test.labels.numpy() == label)[nth])
+        digit = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8), iterations=2)
+        ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        spot = np.s_[400 : 400 + size, 300 + k * size * 4 // 5 : 300 + k * size * 4 // 5 + size]
+        page[spot] = (page[spot] * (1 - ink) + 40 * ink).astype(np.uint8)
+    return page
+
+
+def test_bold_digits_whose_loops_filled_in_are_read(recognizer, mnist_test):
     # A thick marker: at 640 px the loops of the 8, 0 and 6 fill in, solid as punched holes. Beside a digit as
     # tall, on its line, or beside such a blot, they are digits: "7806" had been read "7", confidently.
-    page = paper()
-    for k, label in enumerate((7, 8, 0, 6)):
-        index = int(np.flatnonzero(mnist_test.labels.numpy() == label)[0])
-        digit = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8), iterations=2)
-        ink = cv2.resize(digit, (120, 120), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
-        x = 300 + 96 * k
-        page[400:520, x : x + 120] = (page[400:520, x : x + 120] * (1 - ink) + 40 * ink).astype(np.uint8)
-    assert recognizer.recognize(jpeg(page)).text == "7806"
+    assert recognizer.recognize(jpeg(bold(paper(), mnist_test, (7, 8, 0, 6), 120))).text == "7806"
+    # Alone, a 0 whose loop is all but filled still encloses paper, which a punched hole does not: had been none.
+    assert recognizer.recognize(jpeg(bold(paper(), mnist_test, (0,), 160, nth=1))).text == "0"
 
 
 def test_speckle_the_grown_ink_joins_into_one_piece_is_not_a_digit():
