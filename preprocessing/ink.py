@@ -22,6 +22,7 @@ LINE_COVERAGE = 0.7  # ... and its pieces cover at least this fraction of the li
 MAX_LINE_PIECES = 20  # more straight pieces in one direction than this is ruling or a texture
 LINE_UNDER_INK = 1.6  # ink this many times as dark as a paper line is written over it, and kept
 STRAIGHTNESS = 0.04  # a paper line bows by at most this fraction of its length
+STRIP, STRIP_SPAN = 2, 0.9  # a photo 2x as long as wide is a strip; a line across it spans 0.9 of it or more
 LIGHT_PAPER = 160  # a photo whose median grey is this bright is paper; darker may be either polarity
 CLEAR_STROKES = 1.3  # light on dark when its brightest details outdo its darkest by this factor, or vice versa
 DARK_SURFACE = 90  # without clear strokes, a photo whose median grey is below this is a board or a screen
@@ -273,14 +274,19 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3) if horizontal else (3, 7))
     contours, _ = cv2.findContours(cv2.dilate(runs, bridge), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
 
+    # Across a strip (a crop around a row of digits) the digits' strokes span most of it, and the bridge's 6 px
+    # are much: there, lengths are measured without them, and ruling is lines from edge to edge.
+    strip = half.shape[0 if horizontal else 1] >= STRIP * extent
+    growth = 6 if strip else 0
+
     def span(points: np.ndarray) -> float:
-        return cv2.boundingRect(points)[2 if horizontal else 3] / extent
+        return (cv2.boundingRect(points)[2 if horizontal else 3] - growth) / extent
 
     # Straight, as ruling is in any perspective: the side of a big 0 is as long, but bows. A short piece may be
     # 5 px wide and straight: the bridge widens a line by 2 px, and a tilted wide line's steps by more.
     pieces = [c for c in contours if span(c) >= PIECE_SPAN and is_straight(c, STRAIGHTNESS, at_least=5.0)]
     # Ruling comes in families; one long stroke alone (the stem of a big 4) is handwriting.
-    family = [c for c in pieces if span(c) >= LINE_SPAN]
+    family = [c for c in pieces if span(c) >= (STRIP_SPAN if strip else LINE_SPAN)]
     if len(family) >= 3:
         # With the pieces a digit broke off one of the lines, at the photo's edge (on one line with it).
         whole = [StraightPiece.of(c) for c in family]

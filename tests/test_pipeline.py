@@ -635,13 +635,18 @@ def test_blots_are_not_digits():
     assert rows[0][0].x * scale > 500
 
 
-def bold(page: np.ndarray, mnist_test, labels: tuple[int, ...], size: int, nth: int = 0) -> np.ndarray:
-    """MNIST test digits (the nth of each label) written with a thick marker at x = 300, y = 400, `size` px."""
+def mnist_row(
+    page: np.ndarray, mnist_test, labels: tuple[int, ...], size: int, x: int = 300, y: int = 400, **how
+) -> np.ndarray:
+    """MNIST test digits (the nth of each label) written in a row from (x, y), `size` px, `step` x size apart;
+    `bold`: grown by a pixel that many times at 28 px, as a thick marker writes them."""
+    step, bold, nth = how.get("step", 0.8), how.get("bold", 0), how.get("nth", 0)
     for k, label in enumerate(labels):
         index = int(np.flatnonzero(mnist_test.labels.numpy() == label)[nth])
-        digit = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8), iterations=2)
+        digit = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8), iterations=bold)
         ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
-        spot = np.s_[400 : 400 + size, 300 + k * size * 4 // 5 : 300 + k * size * 4 // 5 + size]
+        left = x + round(k * step * size)
+        spot = np.s_[y : y + size, left : left + size]
         page[spot] = (page[spot] * (1 - ink) + 40 * ink).astype(np.uint8)
     return page
 
@@ -649,9 +654,20 @@ def bold(page: np.ndarray, mnist_test, labels: tuple[int, ...], size: int, nth: 
 def test_bold_digits_whose_loops_filled_in_are_read(recognizer, mnist_test):
     # A thick marker: at 640 px the loops of the 8, 0 and 6 fill in, solid as punched holes. Beside a digit as
     # tall, on its line, or beside such a blot, they are digits: "7806" had been read "7", confidently.
-    assert recognizer.recognize(jpeg(bold(paper(), mnist_test, (7, 8, 0, 6), 120))).text == "7806"
+    assert recognizer.recognize(jpeg(mnist_row(paper(), mnist_test, (7, 8, 0, 6), 120, bold=2))).text == "7806"
     # Alone, a 0 whose loop is all but filled still encloses paper, which a punched hole does not: had been none.
-    assert recognizer.recognize(jpeg(bold(paper(), mnist_test, (0,), 160, nth=1))).text == "0"
+    assert recognizer.recognize(jpeg(mnist_row(paper(), mnist_test, (0,), 160, bold=2, nth=1))).text == "0"
+
+
+@pytest.mark.parametrize("squared", [False, True])
+def test_a_strip_cropped_around_a_row_of_digits_keeps_their_strokes(recognizer, mnist_test, squared):
+    # A crop around one row: the digits' upright strokes span most of its height, and had been taken for squared
+    # paper's lines ("20121624" read "2012624"). Lines from edge to edge still are lines.
+    strip = paper(1280, 90)
+    if squared:
+        strip[:, 7::45] = strip[:, 7::45] * 0.8
+    strip = mnist_row(strip, mnist_test, (2, 0, 1, 2, 1, 6, 2, 4), 80, x=320, y=5, step=1)
+    assert recognizer.recognize(jpeg(strip)).text == "20121624"
 
 
 def test_speckle_the_grown_ink_joins_into_one_piece_is_not_a_digit():
