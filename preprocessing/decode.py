@@ -20,7 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
-MIN_SIDE = 16  # smaller than this cannot hold a readable digit
+MIN_SIDE = 16  # shorter than this cannot hold a readable digit; a narrower image is widened with its paper
 MAX_ASPECT = 20  # a strip longer than this times its width would shrink to a line at the working size
 WORK_LONG_SIDE = 640  # the working image's long side: enough for a digit 5 % of the frame high
 MIN_WORK_SIDE = 64  # smaller images (an MNIST digit, an icon) are enlarged to this long side or more
@@ -92,7 +92,7 @@ def _open_header(data: bytes) -> Image.Image:
             f"the image is {width}×{height} px ({width * height / 1e6:.0f} megapixels); "
             f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
         )
-    if min(width, height) < MIN_SIDE:
+    if max(width, height) < MIN_SIDE:
         raise ImageTooSmall(f"the image is only {width}×{height} px; a digit needs at least {MIN_SIDE} px")
     if max(width, height) > MAX_ASPECT * min(width, height):
         raise ImageTooThin(
@@ -208,4 +208,15 @@ def decode_image(data: bytes, long_side: int = WORK_LONG_SIDE) -> DecodedImage:
         grow = math.ceil(MIN_WORK_SIDE / max(height, width))
         gray = cv2.resize(gray, (width * grow, height * grow), interpolation=cv2.INTER_CUBIC)
     original_width, original_height = image.size if orientation < 5 else image.size[::-1]
-    return DecodedImage(gray, original_width / gray.shape[1], original_width, original_height)
+    return DecodedImage(_widened(gray), original_width / gray.shape[1], original_width, original_height)
+
+
+def _widened(gray: np.ndarray) -> np.ndarray:
+    """An image narrower than MIN_SIDE (a crop tight around a 1) continued with its paper (its edges' median
+    grey) on the right or below, where the coordinates of what it holds stay as they were."""
+    height, width = gray.shape
+    if min(height, width) >= MIN_SIDE:
+        return gray
+    paper = int(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+    below, right = max(0, MIN_SIDE - height), max(0, MIN_SIDE - width)
+    return cv2.copyMakeBorder(gray, 0, below, 0, right, cv2.BORDER_CONSTANT, value=paper)

@@ -274,10 +274,13 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     bridge = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 3) if horizontal else (3, 7))
     contours, _ = cv2.findContours(cv2.dilate(runs, bridge), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
 
-    # Across a strip (a crop around a row of digits) the digits' strokes span most of it, and the bridge's 6 px
-    # are much: there, lengths are measured without them, and ruling is lines from edge to edge.
-    strip = half.shape[0 if horizontal else 1] >= STRIP * extent
-    growth = 6 if strip else 0
+    # In a strip (a crop around a row of digits, or tight around a 1) the digits' strokes span most of its width,
+    # and a 1 most of its length, and the bridge's 6 px are much: there, lengths are measured without them, and
+    # ruling across it and a margin along it run from edge to edge.
+    across_strip = half.shape[0 if horizontal else 1] >= STRIP * extent
+    along_strip = extent >= STRIP * half.shape[0 if horizontal else 1]
+    growth = 6 if across_strip or along_strip else 0
+    lone_span = STRIP_SPAN if along_strip else LONE_LINE_SPAN
 
     def span(points: np.ndarray) -> float:
         return (cv2.boundingRect(points)[2 if horizontal else 3] - growth) / extent
@@ -286,7 +289,7 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     # 5 px wide and straight: the bridge widens a line by 2 px, and a tilted wide line's steps by more.
     pieces = [c for c in contours if span(c) >= PIECE_SPAN and is_straight(c, STRAIGHTNESS, at_least=5.0)]
     # Ruling comes in families; one long stroke alone (the stem of a big 4) is handwriting.
-    family = [c for c in pieces if span(c) >= (STRIP_SPAN if strip else LINE_SPAN)]
+    family = [c for c in pieces if span(c) >= (STRIP_SPAN if across_strip else LINE_SPAN)]
     if len(family) >= 3:
         # With the pieces a digit broke off one of the lines, at the photo's edge (on one line with it).
         whole = [StraightPiece.of(c) for c in family]
@@ -300,10 +303,10 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     if len(pieces) <= MAX_LINE_PIECES:  # more is a texture or ruling, not a line alone
         for line in _pieces_of_lines([StraightPiece.of(c) for c in pieces]):
             whole = span(np.concatenate([piece.points for piece in line]))
-            if whole >= LONE_LINE_SPAN and sum(span(piece.points) for piece in line) >= LINE_COVERAGE * whole:
+            if whole >= lone_span and sum(span(piece.points) for piece in line) >= LINE_COVERAGE * whole:
                 alone.append(line)
     if len(alone) >= 3 or len(pieces) > MAX_LINE_PIECES:  # ruling too broken to be sure of: only whole lines
-        alone = [[StraightPiece.of(c)] for c in pieces if span(c) >= LONE_LINE_SPAN]
+        alone = [[StraightPiece.of(c)] for c in pieces if span(c) >= lone_span]
     lone = [piece for line in alone for piece in line]
     cv2.drawContours(lines, [piece.points for piece in lone], -1, 1, thickness=-1)
     return lines & runs, lone

@@ -689,7 +689,8 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     # Contours of the ink grown by a pixel: a ballpoint stroke that skipped stays one piece.
     grown = cv2.dilate(ink_mask, np.ones((3, 3), np.uint8))
     ink_pieces = _pieces_of_ink(grown)
-    outlines = [(outer, holes) for outer, holes in ink_pieces if _is_page_outline(outer, width, height)]
+    # Around the sheet: a solid bar as big (a bold 1 in a crop tight around it) is none.
+    outlines = [(outer, holes) for outer, holes in ink_pieces if holes and _is_page_outline(outer, width, height)]
     if outlines:  # the paper estimate's blur leaves a rim of "ink" around a sheet: erase it
         cv2.drawContours(grown, [outer for outer, _ in outlines], -1, 0, thickness=PAGE_RIM)
         # All of it but what lies in its holes: a box drawn in cells (a form's) keeps the walls between them.

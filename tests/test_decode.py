@@ -149,6 +149,17 @@ def test_corrupt_jpeg_body():
 def test_tiny_image_is_refused():
     with pytest.raises(ImageTooSmall, match="1×1"):
         decode_image(encode(np.zeros((1, 1, 3), np.uint8), "PNG"))
+    with pytest.raises(ImageTooSmall, match="15×15"):
+        decode_image(encode(np.zeros((15, 15, 3), np.uint8), "PNG"))
+
+
+def test_an_image_narrower_than_16_px_is_widened_with_its_paper():
+    # A crop tight around a 1: 13 px wide had been refused as too small to hold a digit.
+    crop = np.full((78, 13), 220, np.uint8)
+    crop[10:68, 5:8] = 40
+    decoded = decode_image(encode(crop, "PNG"))
+    assert decoded.gray.shape == (78, 16) and decoded.scale == 1
+    assert (decoded.gray[:, :13] == crop).all() and (decoded.gray[:, 13:] == 220).all()
 
 
 @pytest.mark.parametrize("height, width", [(20, 40_000), (5000, 16)])

@@ -670,6 +670,14 @@ def test_a_strip_cropped_around_a_row_of_digits_keeps_their_strokes(recognizer, 
     assert recognizer.recognize(jpeg(strip)).text == "20121624"
 
 
+@pytest.mark.parametrize("width, height", [(13, 78), (60, 200)])
+def test_a_crop_tight_around_a_one_is_read(recognizer, width, height):
+    # The 1 spans most of the crop's length: it had been taken for a margin alone, or for a sheet's outline.
+    crop = np.full((height, width), 225, np.uint8)
+    crop[height // 12 : height - height // 12, width // 2 - 2 : width // 2 + 2] = 40
+    assert recognizer.recognize(jpeg(crop)).text == "1"
+
+
 def test_speckle_the_grown_ink_joins_into_one_piece_is_not_a_digit():
     mask = np.zeros((480, 640), np.uint8)
     mask[100:340:2, 40:280:2] = 255  # 120 x 120 dots a pixel apart: noise, gravel; one piece once grown
