@@ -279,7 +279,7 @@ def _long_thin_runs(half: np.ndarray, horizontal: bool) -> tuple[np.ndarray, lis
     # ruling across it and a margin along it run from edge to edge.
     across_strip = half.shape[0 if horizontal else 1] >= STRIP * extent
     along_strip = extent >= STRIP * half.shape[0 if horizontal else 1]
-    growth = 6 if across_strip or along_strip else 0
+    growth = max(bridge.shape) - 1 if across_strip or along_strip else 0
     lone_span = STRIP_SPAN if along_strip else LONE_LINE_SPAN
 
     def span(points: np.ndarray) -> float:
