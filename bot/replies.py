@@ -42,7 +42,7 @@ NO_DIGIT_TIPS = (
     "• write with a dark pen on plain light paper, digits at least a finger wide\n"
     "• get closer so the digits fill a good part of the frame\n"
     "• leave some paper around them: ink that touches the photo's edge is taken for the table\n"
-    "• use even light: no shadow of the phone across the page"
+    "• use even light: no shadow of the phone or a pen across the page"
 )
 NO_ANSWER_ANY_MORE = "I no longer have that photo; please send it again."
 EXPIRED = "This button no longer works; send the photo again."
