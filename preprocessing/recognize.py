@@ -164,11 +164,11 @@ def _crop_ink(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray) -> np.ndar
 
 
 def find_blobs(
-    gray: np.ndarray, keep_blots_below: float = 0.0, closing: int | None = None
+    gray: np.ndarray, keep_blots_below: float = 0.0, closing: int | None = None, pixel: float = 1.0
 ) -> tuple[list[tuple[int, Blob]], Ink]:
     """The digits of a grayscale photo in reading order as (row index, blob), and the ink they were found in."""
     ink = find_ink(gray, closing)
-    return _numbered(find_digits(ink, keep_blots_below)), ink
+    return _numbered(find_digits(ink, keep_blots_below, pixel)), ink
 
 
 def _numbered(rows: list[list[Blob]]) -> list[tuple[int, Blob]]:
@@ -374,17 +374,17 @@ class _Found:
 
 
 def _find_in(
-    gray: np.ndarray, to_photo: np.ndarray, keep_blots_below: float, closing: int | None = None
+    gray: np.ndarray, to_photo: np.ndarray, keep_blots_below: float, closing: int | None = None, pixel: float = 1.0
 ) -> tuple[list[tuple[int, Blob]], Ink, np.ndarray]:
     """find_blobs in `gray`, found again in its ink levelled when the writing slopes (the page turned under the
     phone): rows then stay rows, and each digit stands as MNIST's do. The blobs, their ink, and the 3x3
     transform from the ink's pixels to the photo's."""
-    blobs, ink = find_blobs(gray, keep_blots_below, closing)
+    blobs, ink = find_blobs(gray, keep_blots_below, closing, pixel)
     slope = writing_slope([blob for _, blob in blobs])
     if abs(slope) < MIN_SLOPE:
         return blobs, ink, to_photo
     levelled, to_gray = ink.turned(slope)
-    levelled_blobs = _numbered(find_digits(levelled, keep_blots_below))
+    levelled_blobs = _numbered(find_digits(levelled, keep_blots_below, pixel))
     if not levelled_blobs:  # turning can join digits 1 px apart into one too wide to be a digit
         return blobs, ink, to_photo
     return levelled_blobs, levelled, to_photo @ to_gray
@@ -481,5 +481,6 @@ def _find_digits(data: bytes, image: DecodedImage) -> _Found:
         _scaling(sharper.scale, left, top),
         0.0,
         closing=paper_closing(sharper.gray.shape),
+        pixel=sharper.scale / image.scale,
     )
     return _Found(sharp_blobs, sharp_ink, sharp_to_photo, photo_size) if sharp_blobs else found

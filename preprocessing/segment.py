@@ -56,6 +56,8 @@ BESIDE = 0.6
 # A flat blob at most FLAT_BAR x its length wide, at its own angle (is_straight), is a bar (a pen: a thick one 2.5 digit
 # heights long and 0.45 of one thick is 0.18), not a digit written wide (the flattest on the development photos: 0.245).
 FLAT_BAR = 0.2
+SOFT_EDGES = 0.12  # ink's darkness rises at most of its outline by this share of its peak per pixel or more
+SHADOW_HALF_WIDTH = 3  # px: a pen's shadow is at least this wide on either side of its middle
 ENCLOSED = 0.03  # a blot enclosing paper this share of its outline or more is a bold digit with loops
 STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under this share of the taller's height
 # A flat piece below a digit at least UNDERLINE_WIDER x its width and UNDERLINE_LONG x its height is an underline,
@@ -506,6 +508,26 @@ def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark:
     return ink >= (MIN_PEAK_LIGHTNESS if clean_canvas else MIN_PEAK_DARKNESS) * 255 and clutter < MAX_CLUTTER * ink
 
 
+def _has_sharp_edges(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, pixel: float) -> bool:
+    """Whether the blob's darkness rises at its edges as ink's does, as sharp as the photo's focus allows: the soft
+    shadow of a pen or a finger held over the page, a wide stroke, rises over many pixels (at a quarter of its
+    outline or more, under SOFT_EDGES of its peak darkness per pixel of the working image, `pixel` of this
+    image's)."""
+    mask = blob.mask(ink_mask)
+    if np.percentile(cv2.distanceTransform(mask, cv2.DIST_L2, 3), 99) * pixel < SHADOW_HALF_WIDTH:
+        return True  # a thin stroke: faint ink rises little above the threshold at its outline
+    box = darkness[blob.y : blob.bottom, blob.x : blob.right]
+    peak = percentile(box, 90, where=mask)
+    edge = mask & ~cv2.erode(mask, np.ones((3, 3), np.uint8))
+    if not peak or not edge.any():
+        return True
+    across = cv2.Sobel(box, cv2.CV_32F, 1, 0, ksize=3)
+    down = cv2.Sobel(box, cv2.CV_32F, 0, 1, ksize=3)
+    gradient = np.sqrt(across * across + down * down)[edge > 0] / 8  # a Sobel kernel weighs a unit slope 8
+    # The upper quartile: a stroke blurred by the hand's shake stays sharp along the shake.
+    return float(np.percentile(gradient, 75)) >= SOFT_EDGES * pixel * peak
+
+
 def _walls(candidates: list[Blob], straight: set[int]) -> set[int]:
     """The straight strokes that are walls of cells drawn around digits, not 1s: two or more, from one top to
     one bottom, each reaching past the top and the bottom of a digit beside it (a 1 stands on its line)."""
@@ -678,8 +700,9 @@ def _within_reach(contour: np.ndarray, direction: tuple[float, float], centre: t
     return bool(np.abs(across).max() <= EDGE_REACH)
 
 
-def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
-    """Digit candidates in reading order: a list of rows, each a list of blobs left to right.
+def find_digits(ink: Ink, keep_blots_below: float = 0.0, pixel: float = 1.0) -> list[list[Blob]]:
+    """Digit candidates in reading order: a list of rows, each a list of blobs left to right. `pixel`: the working
+    image's pixels per pixel of this one (0.5 at twice its resolution).
 
     Blots shorter than `keep_blots_below` px, and not in line with digits, are kept too, flagged `blot`: a small
     digit's loops fill in when the photo is shrunk, and only a look at more pixels can tell it from a punched hole.
@@ -746,7 +769,10 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0) -> list[list[Blob]]:
     for b in pieces:
         if b.h < FLATTEST_DIGIT * b.w or not _is_digit_sized(b, short_side, height):
             continue
-        if _stands_out(b, ink_mask, darkness, ink.inverted):
+        # A soft shadow is no ink (on a dark canvas, a shadow is darker still: paper, not ink).
+        if _stands_out(b, ink_mask, darkness, ink.inverted) and (
+            ink.inverted or _has_sharp_edges(b, ink_mask, darkness, pixel)
+        ):
             if b.h < FLAT * b.w:
                 flat.append(b)
             elif not _is_blot(b, ink_mask):

@@ -678,6 +678,17 @@ def test_a_crop_tight_around_a_one_is_read(recognizer, width, height):
     assert recognizer.recognize(jpeg(crop)).text == "1"
 
 
+def test_the_soft_shadow_of_a_pen_held_over_the_page_is_no_digit(recognizer):
+    # A stroke of shadow, 30 px wide and blurred by 12: its edges rise over many pixels, ink's over a few. It had
+    # been read as a 1, confidently.
+    shadow = np.zeros((960, 1280), np.float32)
+    cv2.line(shadow, (300, 200), (560, 700), 1.0, 30)
+    page = (paper() * (1 - 0.4 * cv2.GaussianBlur(shadow, (0, 0), 12))).astype(np.uint8)
+    assert recognizer.recognize(jpeg(page)).status == NO_DIGIT
+    write(page, "7", 800, 640, 220, 12)
+    assert recognizer.recognize(jpeg(page)).text == "7"
+
+
 def test_speckle_the_grown_ink_joins_into_one_piece_is_not_a_digit():
     mask = np.zeros((480, 640), np.uint8)
     mask[100:340:2, 40:280:2] = 255  # 120 x 120 dots a pixel apart: noise, gravel; one piece once grown
