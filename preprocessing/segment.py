@@ -514,7 +514,8 @@ def _has_sharp_edges(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, pix
     outline or more, under SOFT_EDGES of its peak darkness per pixel of the working image, `pixel` of this
     image's)."""
     mask = blob.mask(ink_mask)
-    if np.percentile(cv2.distanceTransform(mask, cv2.DIST_L2, 3), 99) * pixel < SHADOW_HALF_WIDTH:
+    outline = sum(cv2.arcLength(contour, True) for contour in blob.contours)
+    if np.count_nonzero(mask) / max(outline, 1) * pixel < SHADOW_HALF_WIDTH:  # a stroke's area over its outline
         return True  # a thin stroke: faint ink rises little above the threshold at its outline
     box = darkness[blob.y : blob.bottom, blob.x : blob.right]
     peak = percentile(box, 90, where=mask)
