@@ -56,7 +56,7 @@ BESIDE = 0.6
 # A flat blob at most FLAT_BAR x its length wide, at its own angle (is_straight), is a bar (a pen: a thick one 2.5 digit
 # heights long and 0.45 of one thick is 0.18), not a digit written wide (the flattest on the development photos: 0.245).
 FLAT_BAR = 0.2
-SOFT_EDGES = 0.12  # ink's darkness rises at most of its outline by this share of its peak per pixel or more
+SOFT_EDGES = 0.12  # ink's darkness rises by this share of its peak per pixel or more at a quarter of its outline
 SHADOW_HALF_WIDTH = 3  # px: a pen's shadow is at least this wide on either side of its middle (area / outline)
 ENCLOSED = 0.03  # a blot enclosing paper this share of its outline or more is a bold digit with loops
 STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under this share of the taller's height
