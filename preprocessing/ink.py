@@ -170,9 +170,11 @@ def is_light_on_dark(gray: np.ndarray) -> bool:
     light = _strokes_are_light(gray)
     if light is None:
         # Unclear: grain alone, or a dim page's faint ink beside a hard shadow's edge. A dark photo is a board or a
-        # screen, unless thin dark strokes stand out on a page in it.
-        page = _solid_bright_region(small, high) if median < DARK_SURFACE else None
-        light = median < DARK_SURFACE and (page is None or not _thin_strokes_are_dark(gray, page))
+        # screen, unless it holds a page: light paper (as _holds_a_page), or a dim page with thin dark strokes on it.
+        if median >= DARK_SURFACE:
+            return False
+        page = _solid_bright_region(small, high)
+        return page is None or (high < LIGHT_PAPER and not _thin_strokes_are_dark(gray, page))
     return light and not _holds_a_page(small, high)
 
 

@@ -470,10 +470,10 @@ def _in_line_with(digits: list[Blob], blobs: list[Blob]) -> list[Blob]:
     return found
 
 
-def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
-    """A roundish patch of solid ink: a punched hole, a colour swatch, a blot. A digit is drawn with strokes,
-    so even a bold one leaves paper inside its outline (the loops of an 8, the bays of a 3), or encloses some
-    (a marker's 0 or 8, its loops all but filled)."""
+def _is_blot(blob: Blob, ink: np.ndarray) -> bool:
+    """A roundish patch of solid ink (`ink`: the blob's, Blob.mask): a punched hole, a colour swatch, a blot. A digit
+    is drawn with strokes, so even a bold one leaves paper inside its outline (the loops of an 8, the bays of a 3),
+    or encloses some (a marker's 0 or 8, its loops all but filled)."""
     if not 0.6 * blob.h <= blob.w <= 1.6 * blob.h:
         return False
     outline = cv2.convexHull(np.concatenate(blob.contours))
@@ -485,7 +485,6 @@ def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
     cv2.fillConvexPoly(hull, outline - (blob.x, blob.y), 1)
     # The outline is of the ink grown by a pixel: shrink it back, or a small hole's rim counts as paper.
     hull = cv2.erode(hull, np.ones((3, 3), np.uint8))
-    ink = blob.mask(ink_mask)
     if np.count_nonzero(ink) < 0.8 * np.count_nonzero(hull):
         return False
     # Paper enclosed by the ink: a bold digit's loop, however small; a hole or a swatch is solid.
@@ -495,9 +494,13 @@ def _is_blot(blob: Blob, ink_mask: np.ndarray) -> bool:
     return enclosed < ENCLOSED * np.count_nonzero(hull)
 
 
-def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark: bool) -> bool:
-    """Dark enough ink on clean paper: not faint texture, not a pattern of wood grain or fabric."""
-    ink = percentile(darkness[blob.y : blob.bottom, blob.x : blob.right], 90, where=blob.mask(ink_mask))
+def _peak(blob: Blob, ink: np.ndarray, darkness: np.ndarray) -> int:
+    """How dark the blob's ink (`ink`, Blob.mask) is at its darkest, but for a few pixels: its 90th percentile."""
+    return percentile(darkness[blob.y : blob.bottom, blob.x : blob.right], 90, where=ink)
+
+
+def _stands_out(blob: Blob, ink: int, ink_mask: np.ndarray, darkness: np.ndarray, on_dark: bool) -> bool:
+    """Dark enough ink (`ink`: its _peak) on clean paper: not faint texture, not a pattern of wood grain or fabric."""
     # The paper around it: a margin beyond its box (a thin 1's box holds hardly any paper), a few
     # pixels away from any ink (past the anti-aliased rims, not the neighbouring digits).
     margin = max(3, blob.h // 6)
@@ -508,17 +511,15 @@ def _stands_out(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, on_dark:
     return ink >= (MIN_PEAK_LIGHTNESS if clean_canvas else MIN_PEAK_DARKNESS) * 255 and clutter < MAX_CLUTTER * ink
 
 
-def _has_sharp_edges(blob: Blob, ink_mask: np.ndarray, darkness: np.ndarray, pixel: float) -> bool:
+def _has_sharp_edges(blob: Blob, mask: np.ndarray, peak: int, darkness: np.ndarray, pixel: float) -> bool:
     """Whether the blob's darkness rises at its edges as ink's does, as sharp as the photo's focus allows: the soft
     shadow of a pen or a finger held over the page, a wide stroke, rises over many pixels (at a quarter of its
     outline or more, under SOFT_EDGES of its peak darkness per pixel of the working image, `pixel` of this
-    image's)."""
-    mask = blob.mask(ink_mask)
+    image's). `mask` and `peak`: the blob's ink (Blob.mask) and its _peak."""
     outline = sum(cv2.arcLength(contour, True) for contour in blob.contours)
     if np.count_nonzero(mask) / max(outline, 1) * pixel < SHADOW_HALF_WIDTH:  # a stroke's area over its outline
         return True  # a thin stroke: faint ink rises little above the threshold at its outline
     box = darkness[blob.y : blob.bottom, blob.x : blob.right]
-    peak = percentile(box, 90, where=mask)
     edge = mask & ~cv2.erode(mask, np.ones((3, 3), np.uint8))
     if not peak or not edge.any():
         return True
@@ -770,13 +771,15 @@ def find_digits(ink: Ink, keep_blots_below: float = 0.0, pixel: float = 1.0) -> 
     for b in pieces:
         if b.h < FLATTEST_DIGIT * b.w or not _is_digit_sized(b, short_side, height):
             continue
+        mask = b.mask(ink_mask)
+        peak = _peak(b, mask, darkness)
         # A soft shadow is no ink (on a dark canvas, a shadow is darker still: paper, not ink).
-        if _stands_out(b, ink_mask, darkness, ink.inverted) and (
-            ink.inverted or _has_sharp_edges(b, ink_mask, darkness, pixel)
+        if _stands_out(b, peak, ink_mask, darkness, ink.inverted) and (
+            ink.inverted or _has_sharp_edges(b, mask, peak, darkness, pixel)
         ):
             if b.h < FLAT * b.w:
                 flat.append(b)
-            elif not _is_blot(b, ink_mask):
+            elif not _is_blot(b, mask):
                 candidates.append(b)
             else:
                 blots.append(b)

@@ -636,11 +636,18 @@ def test_blots_are_not_digits():
 
 
 def mnist_row(
-    page: np.ndarray, mnist_test, labels: tuple[int, ...], size: int, x: int = 300, y: int = 400, **how
+    page: np.ndarray,
+    mnist_test,
+    labels: tuple[int, ...],
+    size: int,
+    x: int = 300,
+    y: int = 400,
+    step: float = 0.8,
+    bold: int = 0,
+    nth: int = 0,
 ) -> np.ndarray:
     """MNIST test digits (the nth of each label) written in a row from (x, y), `size` px, `step` x size apart;
     `bold`: grown by a pixel that many times at 28 px, as a thick marker writes them."""
-    step, bold, nth = how.get("step", 0.8), how.get("bold", 0), how.get("nth", 0)
     for k, label in enumerate(labels):
         index = int(np.flatnonzero(mnist_test.labels.numpy() == label)[nth])
         digit = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8), iterations=bold)
