@@ -685,6 +685,20 @@ def test_a_crop_tight_around_a_one_is_read(recognizer, width, height):
     assert recognizer.recognize(jpeg(crop)).text == "1"
 
 
+def test_a_crop_tight_around_a_digit_in_light_falling_off_across_it_is_read(recognizer):
+    # Cut from a photo lit from one corner: the paper around the strokes goes from 225 to 90 grey, a spread much
+    # greater than the strokes' contrast, but smooth. Both had been no digit.
+    zero, two = np.full((420, 300), 225.0), np.full((420, 300), 225.0)
+    cv2.ellipse(zero, (150, 210), (147, 207), 0, 0, 360, 60, 5, cv2.LINE_AA)
+    cv2.ellipse(two, (150, 120), (140, 117), 0, 170, 370, 60, 5, cv2.LINE_AA)
+    cv2.polylines(two, [np.array([[286, 150], [4, 415], [296, 415]])], False, 60, 5, cv2.LINE_AA)
+    ys, xs = np.mgrid[0:420, 0:300]
+    light = 1 - 0.3 * (xs / 300 + ys / 420)
+    for crop, text in ((zero, "0"), (two, "2")):
+        photo = crop * light + np.random.default_rng(0).normal(0, 3, crop.shape)
+        assert recognizer.recognize(jpeg(np.clip(photo, 0, 255).astype(np.uint8))).text == text
+
+
 def test_the_soft_shadow_of_a_pen_held_over_the_page_is_no_digit(recognizer):
     # A stroke of shadow, 30 px wide and blurred by 12: its edges rise over many pixels, ink's over a few. It had
     # been read as a 1, confidently.
