@@ -58,6 +58,9 @@ BESIDE = 0.6
 FLAT_BAR = 0.2
 SOFT_EDGES = 0.12  # ink's darkness rises by this share of its peak per pixel or more at a quarter of its outline
 SHADOW_HALF_WIDTH = 3  # px: a pen's shadow is at least this wide on either side of its middle (area / outline)
+# A shadow darker than this (darkness 0.6 x 255) is a pen's, a bar (BAR_STRAIGHTNESS): a dark stroke of another
+# shape with soft edges is a marker's digit, blurred by the photo's focus (filling the frame, it had been none).
+SHADOW_DARKNESS = 153
 ENCLOSED = 0.03  # a blot enclosing paper this share of its outline or more is a bold digit with loops
 STACKED_REACH = 0.25  # a piece joins one above or below it across a gap under this share of the taller's height
 # A flat piece below a digit at least UNDERLINE_WIDER x its width and UNDERLINE_LONG x its height is an underline,
@@ -516,6 +519,8 @@ def _has_sharp_edges(blob: Blob, mask: np.ndarray, peak: int, darkness: np.ndarr
     shadow of a pen or a finger held over the page, a wide stroke, rises over many pixels (at a quarter of its
     outline or more, under SOFT_EDGES of its peak darkness per pixel of the working image, `pixel` of this
     image's). `mask` and `peak`: the blob's ink (Blob.mask) and its _peak."""
+    if peak > SHADOW_DARKNESS and not is_straight(np.concatenate(blob.contours), BAR_STRAIGHTNESS):
+        return True
     outline = sum(cv2.arcLength(contour, True) for contour in blob.contours)
     if np.count_nonzero(mask) / max(outline, 1) * pixel < SHADOW_HALF_WIDTH:  # a stroke's area over its outline
         return True  # a thin stroke: faint ink rises little above the threshold at its outline

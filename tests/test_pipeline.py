@@ -710,6 +710,14 @@ def test_the_soft_shadow_of_a_pen_held_over_the_page_is_no_digit(recognizer):
     assert recognizer.recognize(jpeg(page)).text == "7"
 
 
+def test_a_dark_digit_filling_the_frame_out_of_focus_is_read(recognizer):
+    # A marker's 0 blurred by the photo's focus: its edges as soft as a pen's shadow, but its core far darker than
+    # a shadow's, and round, not a bar. It had been no digit.
+    page = paper()
+    cv2.ellipse(page, (640, 480), (200, 330), 0, 0, 360, 40, 40, cv2.LINE_AA)
+    assert recognizer.recognize(jpeg(cv2.GaussianBlur(page, (0, 0), 8))).text == "0"
+
+
 def test_speckle_the_grown_ink_joins_into_one_piece_is_not_a_digit():
     mask = np.zeros((480, 640), np.uint8)
     mask[100:340:2, 40:280:2] = 255  # 120 x 120 dots a pixel apart: noise, gravel; one piece once grown
