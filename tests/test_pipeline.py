@@ -666,6 +666,19 @@ def test_bold_digits_whose_loops_filled_in_are_read(recognizer, mnist_test):
     assert recognizer.recognize(jpeg(mnist_row(paper(), mnist_test, (0,), 160, bold=2, nth=1))).text == "0"
 
 
+@pytest.mark.parametrize("label", [0, 4, 7])
+def test_a_marker_digit_filling_the_frame_is_read_whole(recognizer, mnist_test, label):
+    # Strokes a quarter of the digit's height wide, wider than the paper estimate's closing: their middles had
+    # passed for paper and only their sides were ink, outlines read "8", "91" and "0".
+    index = int(np.flatnonzero(mnist_test.labels.numpy() == label)[1])
+    bold = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8))
+    ink = (cv2.resize(bold, (624, 624), interpolation=cv2.INTER_CUBIC) > 127).astype(np.float32)
+    ink = cv2.GaussianBlur(ink, (0, 0), 1.5)  # a pen's edge: a couple of pixels of blur, not an upscaled MNIST's
+    page = paper().astype(np.float32)
+    page[168:792, 328:952] = page[168:792, 328:952] * (1 - ink) + 40 * ink
+    assert recognizer.recognize(jpeg(page.astype(np.uint8))).text == str(label)
+
+
 @pytest.mark.parametrize("squared", [False, True])
 def test_a_strip_cropped_around_a_row_of_digits_keeps_their_strokes(recognizer, mnist_test, squared):
     # A crop around one row: the digits' upright strokes span most of its height, and had been taken for squared
