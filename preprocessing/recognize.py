@@ -187,7 +187,8 @@ def find_blobs(
     ink = find_ink(gray, closing)
     rows = find_digits(ink, keep_blots_below, pixel)
     closing = closing or paper_closing(gray.shape)
-    # A digit is three strokes tall or more: only one 12 x the closing's quarter-size pixels can have strokes wider.
+    # A digit is three strokes tall or more: only one 3 x the closing's width tall (12 x it in quarter-size pixels)
+    # can have strokes wider than the closing.
     if any(blob.h >= 12 * closing and _is_hollow(blob, ink, gray) for row in rows for blob in row):
         # A marker's strokes wider than the paper estimate's closing: look again with one wide enough.
         wider = find_ink(gray, WIDE_CLOSING * closing | 1)

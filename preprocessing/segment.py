@@ -518,7 +518,8 @@ def _has_sharp_edges(blob: Blob, mask: np.ndarray, peak: int, darkness: np.ndarr
     """Whether the blob's darkness rises at its edges as ink's does, as sharp as the photo's focus allows: the soft
     shadow of a pen or a finger held over the page, a wide stroke, rises over many pixels (at a quarter of its
     outline or more, under SOFT_EDGES of its peak darkness per pixel of the working image, `pixel` of this
-    image's). `mask` and `peak`: the blob's ink (Blob.mask) and its _peak."""
+    image's); a dark one (over SHADOW_DARKNESS) only when it is a bar. `mask` and `peak`: the blob's ink (Blob.mask)
+    and its _peak."""
     if peak > SHADOW_DARKNESS and not is_straight(np.concatenate(blob.contours), BAR_STRAIGHTNESS):
         return True
     outline = sum(cv2.arcLength(contour, True) for contour in blob.contours)
