@@ -12,7 +12,7 @@ from preprocessing.ink import Ink, find_ink, is_light_on_dark
 from preprocessing.normalize import mnist_style, stroke_width
 from preprocessing.recognize import NO_DIGIT
 from preprocessing.segment import Blob, cut_apart, cut_candidates, find_digits, writing_slope
-from preprocessing.synthetic import DigitSource, photo_seed, render_photo
+from preprocessing.synthetic import DigitSource, default_source, photo_seed, render_photo
 
 
 def paper(width: int = 1280, height: int = 960, ruled: bool = False) -> np.ndarray:
@@ -875,6 +875,17 @@ def test_page_and_table_edges_running_off_a_blank_photo_are_no_digit(recognizer)
     for seed, index in FRAMED_FALSE_DIGITS:
         photo = render_photo("blank", photo_seed(seed, index), DigitSource.strokes_only())
         assert recognizer.recognize(photo.image).status == NO_DIGIT, (seed, index)
+
+
+@pytest.mark.parametrize("index, fx, fy", [(26, 0.4, 0.4), (244, 1.0, 0.7)], ids=["small", "squashed"])
+def test_a_page_edge_beside_a_digit_filling_the_frame_is_not_a_one(recognizer, mnist_test, index, fx, fy):
+    # Development photos (seed 13) of a digit beside a page edge on wood, shrunk, or squashed as a page at a slant
+    # is: a plane fitted to the paper around the edge took up its step, and the framed look read it as a 1.
+    photo = render_photo("single", photo_seed(13, index), default_source())
+    image = cv2.imdecode(np.frombuffer(photo.image, np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.resize(image, None, fx=fx, fy=fy, interpolation=cv2.INTER_AREA)
+    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 88])[1].tobytes()
+    assert recognizer.recognize(data).text == photo.text
 
 
 def test_blank_pages_are_no_digit(recognizer):
