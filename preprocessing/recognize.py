@@ -187,9 +187,9 @@ def find_blobs(
     gray: np.ndarray, keep_blots_below: float = 0.0, closing: int | None = None, pixel: float = 1.0
 ) -> tuple[list[tuple[int, Blob]], Ink]:
     """The digits of a grayscale photo in reading order as (row index, blob), and the ink they were found in."""
+    closing = closing or paper_closing(gray.shape)
     ink = find_ink(gray, closing)
     rows = find_digits(ink, keep_blots_below, pixel)
-    closing = closing or paper_closing(gray.shape)
     # A digit is three strokes tall or more: only one 3 x the closing's width tall (12 x it in quarter-size pixels)
     # can have strokes wider than the closing.
     if any(blob.h >= 12 * closing and _is_hollow(blob, ink, gray) for row in rows for blob in row):
@@ -205,9 +205,8 @@ def _is_hollow(blob: Blob, ink: Ink, gray: np.ndarray) -> bool:
     """Whether the blob's ink is the outline of strokes whose middles passed for paper: inside its outline, paper
     as dark as its ink (within HOLLOW of the way to the paper around it), as much of it as HOLLOW_SHARE x the ink."""
     window = np.s_[blob.y : blob.bottom, blob.x : blob.right]
-    inside = np.zeros((blob.h, blob.w), np.uint8)
-    cv2.drawContours(inside, blob.contours, -1, 1, thickness=-1, offset=(-blob.x, -blob.y))
-    stroke = inside & (ink.mask[window] > 0)
+    inside = blob.inside()
+    stroke = inside & (ink.mask[window] > 0)  # Blob.mask, from the outlines drawn once
     enclosed = inside & (ink.mask[window] == 0)
     outside = (inside == 0).view(np.uint8)
     if not outside.any() or np.count_nonzero(enclosed) < HOLLOW_SHARE * np.count_nonzero(stroke):

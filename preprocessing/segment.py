@@ -103,11 +103,15 @@ class Blob:
         right, bottom = max(self.right, other.right), max(self.bottom, other.bottom)
         return Blob(x, y, right - x, bottom - y, self.contours + other.contours)
 
-    def mask(self, ink_mask: np.ndarray) -> np.ndarray:
-        """This blob's ink pixels (0/1) inside its box; a neighbour's ink reaching into the box is left out."""
+    def inside(self) -> np.ndarray:
+        """Its outlines filled (0/1) in its box: its ink and the paper they enclose."""
         inside = np.zeros((self.h, self.w), np.uint8)
         cv2.drawContours(inside, self.contours, -1, 1, thickness=-1, offset=(-self.x, -self.y))
-        return inside & (ink_mask[self.y : self.bottom, self.x : self.right] > 0)
+        return inside
+
+    def mask(self, ink_mask: np.ndarray) -> np.ndarray:
+        """This blob's ink pixels (0/1) inside its box; a neighbour's ink reaching into the box is left out."""
+        return self.inside() & (ink_mask[self.y : self.bottom, self.x : self.right] > 0)
 
 
 def _x_overlap(a: Blob, b: Blob) -> int:

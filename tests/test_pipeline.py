@@ -645,13 +645,17 @@ def mnist_row(
     step: float = 0.8,
     bold: int = 0,
     nth: int = 0,
+    sharp: bool = False,
 ) -> np.ndarray:
     """MNIST test digits (the nth of each label) written in a row from (x, y), `size` px, `step` x size apart;
-    `bold`: grown by a pixel that many times at 28 px, as a thick marker writes them."""
+    `bold`: grown by a pixel that many times at 28 px, as a thick marker writes them; `sharp`: with a pen's edge
+    (a couple of pixels of blur), not an enlarged MNIST digit's."""
     for k, label in enumerate(labels):
         index = int(np.flatnonzero(mnist_test.labels.numpy() == label)[nth])
         digit = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8), iterations=bold)
         ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        if sharp:
+            ink = cv2.GaussianBlur((ink > 0.5).astype(np.float32), (0, 0), 1.5)
         left = x + round(k * step * size)
         spot = np.s_[y : y + size, left : left + size]
         page[spot] = (page[spot] * (1 - ink) + 40 * ink).astype(np.uint8)
@@ -670,13 +674,8 @@ def test_bold_digits_whose_loops_filled_in_are_read(recognizer, mnist_test):
 def test_a_marker_digit_filling_the_frame_is_read_whole(recognizer, mnist_test, label):
     # Strokes a quarter of the digit's height wide, wider than the paper estimate's closing: their middles had
     # passed for paper and only their sides were ink, outlines read "8", "91" and "0".
-    index = int(np.flatnonzero(mnist_test.labels.numpy() == label)[1])
-    bold = cv2.dilate(mnist_test.images[index].numpy(), np.ones((3, 3), np.uint8))
-    ink = (cv2.resize(bold, (624, 624), interpolation=cv2.INTER_CUBIC) > 127).astype(np.float32)
-    ink = cv2.GaussianBlur(ink, (0, 0), 1.5)  # a pen's edge: a couple of pixels of blur, not an upscaled MNIST's
-    page = paper().astype(np.float32)
-    page[168:792, 328:952] = page[168:792, 328:952] * (1 - ink) + 40 * ink
-    assert recognizer.recognize(jpeg(page.astype(np.uint8))).text == str(label)
+    page = mnist_row(paper(), mnist_test, (label,), 624, x=328, y=168, bold=1, nth=1, sharp=True)
+    assert recognizer.recognize(jpeg(page)).text == str(label)
 
 
 @pytest.mark.parametrize("squared", [False, True])
