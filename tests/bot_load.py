@@ -17,11 +17,10 @@ import time
 from functools import cache
 from pathlib import Path
 
+from paths import ROOT
 from telegram_stand_in import StandInUser, TelegramStandIn
 
 from preprocessing.synthetic import DigitSource, SyntheticPhoto, render_photo
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # Synthetic phone photos (kind, seed) of stroke-drawn digits (no data set needed) that the shipped model
 # reads right with every digit at 99 % confidence or more: tests assert on their readings.

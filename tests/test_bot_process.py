@@ -12,7 +12,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from bot_load import ROOT, run_load_test, start_bot, stop_bot, wait_until_polling
+from bot_load import run_load_test, start_bot, stop_bot, wait_until_polling
+from paths import ROOT
 
 
 def run_bot_briefly(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:

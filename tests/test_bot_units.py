@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from paths import ROOT
 from telegram import Bot
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import ExtBot
@@ -161,7 +162,7 @@ def test_settings_are_parsed():
 
 
 def test_env_example_documents_every_setting_with_its_default():
-    example = Path(__file__).resolve().parent.parent / ".env.example"
+    example = ROOT / ".env.example"
     documented = dict(
         line.split("=", 1) for line in example.read_text().splitlines() if line.strip() and not line.startswith("#")
     )

@@ -3,11 +3,11 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from paths import ROOT
 
 from model.augment import AugmentConfig, augment
 from model.checkpoint import DEFAULT_MODEL_PATH, WEIGHTS_DIR, CheckpointError, load_checkpoint, save_checkpoint
@@ -15,8 +15,6 @@ from model.classifier import REREAD_BELOW, SHIFTS, Classifier, _shifted
 from model.metrics import expected_calibration_error, fit_temperature
 from model.network import DigitNet, count_parameters
 from model.styles import with_writing_styles
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_network_maps_a_batch_to_ten_logits():

@@ -3,18 +3,16 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from paths import ROOT
 
 from model.checkpoint import DEFAULT_MODEL_PATH
 from preprocessing.recognize import ERROR, NO_DIGIT, OK, UNSURE, Recognizer
 from preprocessing.synthetic import DigitSource, cropped_to_digits, make_photos, photo_seed, render_photo, score_photos
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # Measured on this sample (seed 2024, 40 photos per kind, MNIST test digits): single 100 %, number 97.5 %,
 # two rows 95 %, blank 100 %, inverted 92.5 %, touching 65 % (45 % before the piece judge), tilted 97.5 %

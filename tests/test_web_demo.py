@@ -10,13 +10,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from paths import ROOT
 
 from bot.replies import answer_text, unreadable_text
 from model.checkpoint import DEFAULT_MODEL_PATH
 from preprocessing.recognize import ERROR, NO_DIGIT, UNSURE, Recognition, Recognizer
 from preprocessing.synthetic import DigitSource, make_photos
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "web_demo.py"
 MODEL_PATH = Path(os.environ.get("MODEL_PATH", DEFAULT_MODEL_PATH))
 
