@@ -18,7 +18,16 @@ import numpy as np
 from model.checkpoint import DEFAULT_MODEL_PATH
 from model.classifier import Classifier
 from preprocessing.decode import WORK_LONG_SIDE, DecodedImage, ImageError, decode_image
-from preprocessing.ink import Ink, find_ink, is_straight, paper_brightness, paper_closing, percentile, percentiles
+from preprocessing.ink import (
+    Ink,
+    find_ink,
+    is_light_on_dark,
+    is_straight,
+    paper_brightness,
+    paper_closing,
+    percentile,
+    percentiles,
+)
 from preprocessing.normalize import mnist_style
 from preprocessing.segment import (
     MAX_DIGIT_HEIGHT_FRACTION,
@@ -444,7 +453,13 @@ def _find_in_framed(image: DecodedImage) -> tuple[list[tuple[int, Blob]], Ink, n
     table and page edges. The frame continues the paper estimate (the photo without its strokes) outward, so a
     page or table edge running off the photo still runs off the framed one, and ink at the edge ends there."""
     pad = max(8, round(FRAME_PAD * max(image.gray.shape)))
-    framed = cv2.copyMakeBorder(paper_brightness(image.gray), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    # The paper of light strokes on a dark ground is the ground: estimated as for dark ink, it holds the strokes,
+    # and a stroke running off the photo would run off the framed one too.
+    if is_light_on_dark(image.gray):
+        background = 255 - paper_brightness(255 - image.gray, WIDE_CLOSING * paper_closing(image.gray.shape) | 1)
+    else:
+        background = paper_brightness(image.gray)
+    framed = cv2.copyMakeBorder(background, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     framed[pad:-pad, pad:-pad] = image.gray
     blobs, ink, to_framed = _find_in(framed, np.eye(3), 0.0)
     # The ink may have been levelled: look at the framed photo as the ink lies.

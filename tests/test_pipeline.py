@@ -711,6 +711,15 @@ def test_a_crop_tight_around_a_digit_in_light_falling_off_across_it_is_read(reco
         assert recognizer.recognize(jpeg(np.clip(photo, 0, 255).astype(np.uint8))).text == text
 
 
+@pytest.mark.parametrize("size", [28, 280])
+def test_a_light_digit_running_off_a_dark_image_is_read(recognizer, mnist_test, size):
+    # MNIST test digit 8573, a 7 whose stem reaches the image's bottom edge, white on black as MNIST itself is: the
+    # framed look had framed it with the paper estimated as for dark ink, which held the stem, so the stem ran off
+    # the framed image too. It had been no digit at every size.
+    seven = cv2.resize(mnist_test.images[8573].numpy(), (size, size), interpolation=cv2.INTER_CUBIC)
+    assert seven[-1].max() > 128 and recognizer.recognize(cv2.imencode(".png", seven)[1].tobytes()).text == "7"
+
+
 def test_the_soft_shadow_of_a_pen_held_over_the_page_is_no_digit(recognizer):
     # A stroke of shadow, 30 px wide and blurred by 12: its edges rise over many pixels, ink's over a few. It had
     # been read as a 1, confidently.
