@@ -454,7 +454,8 @@ def _find_in_framed(image: DecodedImage) -> tuple[list[tuple[int, Blob]], Ink, n
     page or table edge running off the photo still runs off the framed one, and ink at the edge ends there."""
     pad = max(8, round(FRAME_PAD * max(image.gray.shape)))
     # The paper of light strokes on a dark ground is the ground: estimated as for dark ink, it holds the strokes,
-    # and a stroke running off the photo would run off the framed one too.
+    # and a stroke running off the photo would run off the framed one too. With the wide closing: chalk's and a
+    # drawing app's strokes can be wider than a pen's (an enlarged MNIST digit's are), and a board has no page edge.
     if is_light_on_dark(image.gray):
         background = 255 - paper_brightness(255 - image.gray, WIDE_CLOSING * paper_closing(image.gray.shape) | 1)
     else:
